@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The KSM project: a new kernel samepage merging for Linux 6.12, kept as an
+# overlay on Debian's linux-source-6.12 tree. This Makefile drives the
+# build; the kernel's own kbuild runs underneath, in build/.
+#
+#   make demo          boot our kernel and watch KSM merge a workload
+#   make check         build the fast kernel, run every test in a guest
+#   make check-debug   the same on the debug kernel (KASAN, lockdep, ...)
+#   make kernel        build our kernel (CONFIG=fast or debug)
+#   make stock         build the unmodified upstream kernel (CONFIG=...)
+#   make check-stock   run the tests on the upstream kernel
+#   make patches       emit the project as a git format-patch series
+#   make tools         build the operator tools in tools/ksm
+#   make clean         remove build/ (the unpacked trees and all outputs)
+
+CONFIG ?= fast
+SCRIPTS := scripts/overlay
+TESTS := tools/testing/ksm
+
+.PHONY: all deps kernel stock check check-debug check-stock check-stock-debug \
+	demo patches tools clean help
+
+all: kernel
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+deps:
+	@$(SCRIPTS)/deps.sh
+
+kernel: deps
+	@$(SCRIPTS)/kernel.sh ours $(CONFIG)
+
+stock: deps
+	@$(SCRIPTS)/kernel.sh stock $(CONFIG)
+
+tools: deps
+	@if [ -f tools/ksm/Makefile ]; then $(MAKE) -C tools/ksm; fi
+
+check: deps
+	@$(TESTS)/check.sh ours fast
+
+check-debug: deps
+	@$(TESTS)/check.sh ours debug
+
+check-stock: deps
+	@$(TESTS)/check.sh stock $(CONFIG)
+
+demo: deps
+	@$(TESTS)/demo.sh
+
+patches: deps
+	@$(SCRIPTS)/patches.sh
+
+clean:
+	rm -rf build patches/out
+	@if [ -f tools/ksm/Makefile ]; then $(MAKE) -C tools/ksm clean; fi

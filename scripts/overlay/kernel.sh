@@ -1,0 +1,55 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# kernel.sh stock|ours fast|debug: configure and build a bzImage.
+#
+# Output goes to build/<tree>-<config>/ (an out-of-tree kbuild directory);
+# the image is build/<tree>-<config>/arch/x86/boot/bzImage. The .config is
+# made from tinyconfig plus the fragments in kernel/configs/ and is only
+# regenerated when a fragment changes, so rebuilds stay incremental.
+. "$(dirname "$0")/lib.sh"
+
+which=${1:?usage: kernel.sh stock|ours fast|debug}
+cfg=${2:?usage: kernel.sh stock|ours fast|debug}
+case "$cfg" in
+fast) frags=("$TOP/kernel/configs/ksm-fast.config") ;;
+debug) frags=("$TOP/kernel/configs/ksm-fast.config" "$TOP/kernel/configs/ksm-debug.config") ;;
+*) die "unknown configuration '$cfg' (fast or debug)" ;;
+esac
+# Extra fragments for this run only, e.g. a deliberately broken test build.
+for f in ${KSM_EXTRA_CONFIG:-}; do frags+=("$f"); done
+if [ "$which" = ours ] && [ -f "$TOP/kernel/configs/ksm-ours.config" ]; then
+	frags+=("$TOP/kernel/configs/ksm-ours.config")
+fi
+
+tree=$("$TOP/scripts/overlay/tree.sh" "$which")
+out=$BUILD/$which-$cfg
+mkdir -p "$out"
+
+want=$(cat "${frags[@]}" "$TOP/Kconfig" "$PATCH_DIR"/*.patch 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ ! -f "$out/.config" ] || [ "$(cat "$out/.ksm-config" 2>/dev/null)" != "$want" ]; then
+	say "configuring $which-$cfg"
+	kmake "$tree" "$out" tinyconfig >/dev/null
+	(cd "$out" && "$tree/scripts/kconfig/merge_config.sh" -m -O "$out" \
+		"$out/.config" "${frags[@]}" >/dev/null)
+	kmake "$tree" "$out" olddefconfig >/dev/null
+	# olddefconfig silently drops what a dependency forbids: check.
+	bad=0
+	while read -r line; do
+		case "$line" in
+		CONFIG_*=*)
+			grep -qxF "$line" "$out/.config" || { say "config: $line did not survive"; bad=1; } ;;
+		"# CONFIG_"*" is not set")
+			sym=${line#\# }; sym=${sym%% *}
+			! grep -q "^$sym=" "$out/.config" || { say "config: $sym is still set"; bad=1; } ;;
+		esac
+	done < <(cat "${frags[@]}")
+	[ $bad -eq 0 ] || die "configuration $which-$cfg lacks requested options"
+	echo "$want" >"$out/.ksm-config"
+fi
+
+say "building $which-$cfg against upstream $(upstream_version "$tree")"
+start=$(date +%s)
+kmake "$tree" "$out" bzImage
+say "built $out/arch/x86/boot/bzImage in $(($(date +%s) - start)) s"
+echo "$(upstream_version "$tree")" >"$out/.ksm-upstream"

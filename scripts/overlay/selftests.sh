@@ -1,0 +1,27 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# selftests.sh stock|ours: build upstream's KSM selftests, unmodified and
+# statically linked, from that tree into build/<tree>-selftests/, and write
+# the list of invocations to run (tests.list, see tools/testing/ksm/run-tests.sh).
+. "$(dirname "$0")/lib.sh"
+
+which=${1:?usage: selftests.sh stock|ours}
+tree=$("$TOP/scripts/overlay/tree.sh" "$which")
+out=$BUILD/$which-selftests
+hdr=$BUILD/$which-headers
+src=$tree/tools/testing/selftests/mm
+mkdir -p "$out"
+
+stamp=$out/.stamp
+if [ ! -f "$stamp" ] || [ -n "$(find "$src" "$tree/include/uapi" -newer "$stamp" -print -quit)" ]; then
+	say "building upstream KSM selftests from $which tree"
+	make -C "$tree" O="$hdr" ARCH=$KARCH -s headers_install INSTALL_HDR_PATH="$hdr/usr"
+	for prog in ksm_tests ksm_functional_tests; do
+		(cd "$src" && gcc -static -O2 -w -isystem "$hdr/usr/include" \
+			-I"$tree" -I"$tree/tools/testing/selftests" \
+			-o "$out/$prog" "$prog.c" vm_util.c thp_settings.c -lnuma -lpthread)
+	done
+	touch "$stamp"
+fi
+"$TOP/tools/testing/ksm/upstream-list.sh" "$src/run_vmtests.sh" "$out" >"$out/tests.list"
