@@ -1,7 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# kernel.sh stock|ours fast|debug: configure and build a bzImage.
+# kernel.sh stock|ours|new fast|debug: configure and build a bzImage.
+#
+#   stock  the unmodified upstream tree
+#   ours   the overlay tree, with the KSM implementation its Kconfig defaults to
+#   new    the overlay tree with the new core forced on (ksm-newcore.config),
+#          for work on the core while it is not the default yet
 #
 # Output goes to build/<tree>-<config>/ (an out-of-tree kbuild directory);
 # the image is build/<tree>-<config>/arch/x86/boot/bzImage. The .config is
@@ -9,8 +14,8 @@
 # regenerated when a fragment changes, so rebuilds stay incremental.
 . "$(dirname "$0")/lib.sh"
 
-which=${1:?usage: kernel.sh stock|ours fast|debug}
-cfg=${2:?usage: kernel.sh stock|ours fast|debug}
+which=${1:?usage: kernel.sh stock|ours|new fast|debug}
+cfg=${2:?usage: kernel.sh stock|ours|new fast|debug}
 case "$cfg" in
 fast) frags=("$TOP/kernel/configs/ksm-fast.config") ;;
 debug) frags=("$TOP/kernel/configs/ksm-fast.config" "$TOP/kernel/configs/ksm-debug.config") ;;
@@ -18,11 +23,13 @@ debug) frags=("$TOP/kernel/configs/ksm-fast.config" "$TOP/kernel/configs/ksm-deb
 esac
 # Extra fragments for this run only, e.g. a deliberately broken test build.
 for f in ${KSM_EXTRA_CONFIG:-}; do frags+=("$f"); done
-if [ "$which" = ours ] && [ -f "$TOP/kernel/configs/ksm-ours.config" ]; then
-	frags+=("$TOP/kernel/configs/ksm-ours.config")
-fi
+case "$which" in
+stock|ours) ;;
+new) frags+=("$TOP/kernel/configs/ksm-newcore.config") ;;
+*) die "unknown tree '$which' (stock, ours or new)" ;;
+esac
 
-tree=$("$TOP/scripts/overlay/tree.sh" "$which")
+tree=$("$TOP/scripts/overlay/tree.sh" "$(tree_of "$which")")
 out=$BUILD/$which-$cfg
 mkdir -p "$out"
 

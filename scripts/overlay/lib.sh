@@ -40,3 +40,11 @@ kmake() {
 		KBUILD_BUILD_USER=ksm KBUILD_BUILD_HOST=overlay \
 		-j"$JOBS" -s "$@"
 }
+
+# tree_of VARIANT: the source tree a kernel variant builds from.
+tree_of() {
+	case "$1" in
+	stock) echo stock ;;
+	*) echo ours ;;
+	esac
+}

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check.sh stock|ours fast|debug: build the kernel and the tests, boot the
+# check.sh stock|ours|new fast|debug: build the kernel and the tests, boot the
 # kernel once to run them all, and print one line "N passed, N failed,
 # N skipped". Exit status 0 only when nothing failed.
 #
@@ -14,24 +14,38 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
-which=${1:?usage: check.sh stock|ours fast|debug}
-cfg=${2:?usage: check.sh stock|ours fast|debug}
+which=${1:?usage: check.sh stock|ours|new fast|debug}
+cfg=${2:?usage: check.sh stock|ours|new fast|debug}
 build=${BUILD:-$top/build}
 
 "$top/scripts/overlay/kernel.sh" "$which" "$cfg"
 "$top/scripts/overlay/selftests.sh" "$which"
+# The project's own test programs build in place (see their Makefiles).
+for d in tools/testing/selftests/ksm tools/ksm; do
+	if [ -f "$top/$d/Makefile" ]; then make -s -C "$top/$d"; fi
+done
 kernel=$build/$which-$cfg/arch/x86/boot/bzImage
 
 append=
 [ "$cfg" = debug ] && append="panic_on_warn=1 softlockup_panic=1 hung_task_panic=1"
 
-lists=("$build/$which-selftests/tests.list")
-for l in "$here"/*.list; do [ -f "$l" ] && lists+=("$l"); done
+case "$which" in stock) tree=stock ;; *) tree=ours ;; esac
+lists=("$build/$tree-selftests/tests.list")
+host_lists=()
+for l in "$here"/*.list; do
+	case "$l" in
+	*/host-*.list) host_lists+=("$l") ;;
+	*) lists+=("$l") ;;
+	esac
+done
 
 out=$build/runs/check-$which-$cfg
 rm -rf "$out"
 mkdir -p "$out"
 : >"$out/results.tap"
+if [ ${#host_lists[@]} -gt 0 ]; then
+	(cd "$top" && "$here/run-tests.sh" "$out/results.tap" "${host_lists[@]}")
+fi
 guest_rc=0
 "$here/run-guest.sh" -o "$out" -a "$append" "$kernel" \
 	"$here/run-tests.sh" "$out/results.tap" "${lists[@]}" || guest_rc=$?

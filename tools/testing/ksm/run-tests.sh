@@ -17,6 +17,8 @@ results=${1:?usage: run-tests.sh RESULTS LIST...}
 shift
 n=0
 log=$(mktemp)
+pty=
+script -qec true /dev/null >/dev/null 2>&1 </dev/null && pty=1
 
 report() {	# report STATUS DESCRIPTION [DIRECTIVE]
 	n=$((n + 1))
@@ -29,8 +31,16 @@ run_one() {	# run_one NAME KIND TIMEOUT COMMAND
 	name=$1 kind=$2 limit=$3 cmd=$4
 	echo "# ---- $name"
 	start=$(date +%s)
-	timeout -k 10 "$limit" sh -c "$cmd" >"$log" 2>&1 </dev/null
-	rc=$?
+	# Under a pseudo-terminal, as when run by hand: stdio is line-buffered
+	# then, so a test that forks does not print its buffered lines twice.
+	if [ -n "$pty" ]; then
+		timeout -k 10 "$limit" script -qec "$cmd" /dev/null >"$log" 2>&1 </dev/null
+		rc=$?
+		sed -i 's/\r$//' "$log"
+	else
+		timeout -k 10 "$limit" sh -c "$cmd" >"$log" 2>&1 </dev/null
+		rc=$?
+	fi
 	sed 's/^/# /' "$log"
 	echo "# ---- $name: exit $rc after $(($(date +%s) - start)) s"
 	if [ "$kind" = tap ]; then
@@ -58,6 +68,10 @@ run_one() {	# run_one NAME KIND TIMEOUT COMMAND
 				;;
 			esac
 		done <"$log"
+		plan=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$log" | head -n 1)
+		if [ -n "$plan" ] && [ "$plan" -ne $sub ]; then
+			report "not ok" "$name: planned $plan results, printed $sub"
+		fi
 		if [ $rc -ne 0 ] && [ $rc -ne 4 ] && [ $bad -eq 0 ]; then
 			report "not ok" "$name: exit status $rc"
 		elif [ $sub -eq 0 ] && [ $rc -eq 4 ]; then

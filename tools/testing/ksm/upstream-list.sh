@@ -14,7 +14,9 @@ bin=${2:?usage: upstream-list.sh RUN_VMTESTS BINDIR}
 emit() {	# emit KIND TIMEOUT ARGV...
 	local kind=$1 timeout=$2
 	shift 2
-	printf '%s|%s|%s|%s\n' "upstream: $*" "$kind" "$timeout" "$bin/$*"
+	# From the binary's directory, as run_vmtests.sh runs them: the
+	# functional tests re-exec themselves as ./ksm_functional_tests.
+	printf "%s|%s|%s|cd %s && ./%s\n" "upstream: $*" "$kind" "$timeout" "$bin" "$*"
 }
 
 n=0
