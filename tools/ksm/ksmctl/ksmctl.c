@@ -1,0 +1,641 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksmctl: show and tune Kernel Samepage Merging.
+ *
+ * Tables and JSON come from libsmartcols, so the output looks and parses
+ * like the util-linux tools; --prometheus prints the text exposition format.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libsmartcols.h>
+
+#include "ksm.h"
+
+/* Exit codes, documented in ksmctl(8). */
+enum {
+	EXIT_OK = 0,
+	EXIT_USAGE = 1,		/* bad command line or value: nothing written */
+	EXIT_NOKSM = 2,		/* no KSM, or no such file on this kernel */
+	EXIT_SYSTEM = 3,	/* the kernel refused, or I/O failed */
+};
+
+enum format { FMT_TABLE, FMT_JSON, FMT_PROMETHEUS };
+
+static struct {
+	enum format format;
+	bool noheadings;
+	bool raw;
+	bool value_only;
+	int top;
+	struct ksm k;
+} opt = { .top = 10 };
+
+#define MIB (1024.0 * 1024.0)
+
+static void __attribute__((format(printf, 1, 2))) warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ksmctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int need_ksm(void)
+{
+	if (ksm_available(&opt.k))
+		return 0;
+	warnx("KSM is not available: no %s/%s (kernel built without CONFIG_KSM?)",
+	      opt.k.root, KSM_SYSFS_DIR);
+	return EXIT_NOKSM;
+}
+
+/* Report a failed access to @idx with the kernel's reason and our advice. */
+static int fail_param(const char *what, int idx, const char *value, int err)
+{
+	const struct ksm_param_desc *d = ksm_param_desc(idx);
+	const char *hint = ksm_param_hint(idx, err);
+
+	warnx("cannot %s %s%s%s: %s%s%s", what, d->name, value ? "=" : "",
+	      value ? value : "", strerror(-err), hint ? "; " : "", hint ? hint : "");
+	return err == -ENOENT ? EXIT_NOKSM : EXIT_SYSTEM;
+}
+
+/* ---- libsmartcols output ---------------------------------------------- */
+
+struct col {
+	const char *name;
+	int json_type;
+	int flags;
+};
+
+static struct libscols_table *new_table(const char *name, const struct col *cols,
+					size_t ncols)
+{
+	struct libscols_table *tb = scols_new_table();
+	size_t i;
+
+	if (!tb) {
+		warnx("out of memory");
+		exit(EXIT_SYSTEM);
+	}
+	scols_table_set_name(tb, name);
+	scols_table_enable_json(tb, opt.format == FMT_JSON);
+	scols_table_enable_noheadings(tb, opt.noheadings);
+	scols_table_enable_raw(tb, opt.raw);
+	for (i = 0; i < ncols; i++) {
+		struct libscols_column *cl;
+
+		cl = scols_table_new_column(tb, cols[i].name, 0, cols[i].flags);
+		if (!cl) {
+			warnx("out of memory");
+			exit(EXIT_SYSTEM);
+		}
+		scols_column_set_json_type(cl, cols[i].json_type);
+	}
+	return tb;
+}
+
+static void add_row(struct libscols_table *tb, const char *const *cells, size_t n)
+{
+	struct libscols_line *ln = scols_table_new_line(tb, NULL);
+	size_t i;
+
+	for (i = 0; ln && i < n; i++)
+		if (scols_line_set_data(ln, i, cells[i]))
+			ln = NULL;
+	if (!ln) {
+		warnx("out of memory");
+		exit(EXIT_SYSTEM);
+	}
+}
+
+/* One name/value pair; the JSON type says how to print it there. */
+struct kv {
+	const char *name;
+	char value[64];
+	int json_type;
+};
+
+/*
+ * Humans get a NAME/VALUE list; JSON gets one object whose members are the
+ * names, so that a value keeps its type (numbers unquoted).
+ */
+static struct libscols_table *kv_table(const char *name, const struct kv *kv,
+				       size_t n)
+{
+	static const struct col cols[] = {
+		{ "NAME", SCOLS_JSON_STRING, 0 },
+		{ "VALUE", SCOLS_JSON_STRING, SCOLS_FL_RIGHT },
+	};
+	struct libscols_table *tb;
+	struct libscols_line *ln;
+	size_t i;
+
+	if (opt.format != FMT_JSON) {
+		tb = new_table(name, cols, opt.value_only ? 0 : 2);
+		if (opt.value_only) {
+			/* Values only, one per line, for scripts. */
+			scols_table_enable_noheadings(tb, 1);
+			scols_table_new_column(tb, "VALUE", 0, 0);
+		}
+		for (i = 0; i < n; i++) {
+			const char *cells[] = { kv[i].name, kv[i].value };
+
+			if (opt.value_only)
+				add_row(tb, cells + 1, 1);
+			else
+				add_row(tb, cells, 2);
+		}
+		return tb;
+	}
+	tb = new_table(name, NULL, 0);
+	for (i = 0; i < n; i++) {
+		struct libscols_column *cl = scols_table_new_column(tb, kv[i].name, 0, 0);
+
+		if (cl)
+			scols_column_set_json_type(cl, kv[i].json_type);
+	}
+	ln = scols_table_new_line(tb, NULL);
+	for (i = 0; ln && i < n; i++)
+		scols_line_set_data(ln, i, kv[i].value);
+	return tb;
+}
+
+/*
+ * Print and free @tb[0..n-1]. Several JSON tables become the members of one
+ * object: each document's outer braces are dropped and the rest joined.
+ */
+static int print_tables(struct libscols_table **tb, size_t n)
+{
+	size_t i;
+	int ret = 0;
+
+	if (opt.format == FMT_JSON && n > 1)
+		fputs("{\n", stdout);
+	for (i = 0; i < n; i++) {
+		char *s = NULL, *b, *e;
+
+		if (opt.format != FMT_JSON || n == 1) {
+			if (i)
+				fputc('\n', stdout);
+			ret |= scols_print_table(tb[i]);
+		} else if (!scols_print_table_to_string(tb[i], &s) && s &&
+			   (b = strchr(s, '{')) && (e = strrchr(s, '}'))) {
+			*e = '\0';
+			while (e > b + 1 && (e[-1] == '\n' || e[-1] == ' '))
+				*--e = '\0';
+			while (b[1] == '\n')
+				b++;
+			printf("%s%s", b + 1, i + 1 < n ? ",\n" : "\n");
+		} else {
+			ret = -EIO;
+		}
+		free(s);
+		scols_unref_table(tb[i]);
+	}
+	if (opt.format == FMT_JSON && n > 1)
+		fputs("}\n", stdout);
+	return ret ? EXIT_SYSTEM : EXIT_OK;
+}
+
+/* ---- Prometheus text exposition format --------------------------------- */
+
+/* Escape backslash, double quote and newline, as label values need. */
+static void prom_escape(char *dst, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s && o + 3 < len; s++) {
+		if (*s == '\\' || *s == '"' || *s == '\n')
+			dst[o++] = '\\';
+		dst[o++] = *s == '\n' ? 'n' : *s;
+	}
+	dst[o] = '\0';
+}
+
+/* HELP and TYPE go out once, before the first sample of a metric. */
+static void prom_sample(const char *metric, const char *help, const char *type,
+			const char *labels, const char *value)
+{
+	static char last[128];
+
+	if (strcmp(last, metric)) {
+		snprintf(last, sizeof(last), "%s", metric);
+		printf("# HELP %s %s\n# TYPE %s %s\n", metric, help, metric, type);
+	}
+	printf("%s%s %s\n", metric, labels ? labels : "", value);
+}
+
+static void prom_param(const struct ksm_param_desc *d,
+		       const struct ksm_typed_param *p)
+{
+	char metric[128], value[64], labels[96];
+
+	/* ksm_zero_pages already carries the prefix. */
+	snprintf(metric, sizeof(metric), "%s%s",
+		 strncmp(d->name, "ksm_", 4) ? "ksm_" : "", d->name);
+	if (p->type == KSM_PARAM_STRING) {
+		/* A choice is an info-style gauge: the selected label is 1. */
+		snprintf(labels, sizeof(labels), "{%s=\"%s\"}",
+			 strcmp(d->name, "advisor_mode") ? "value" : "mode",
+			 p->value.s);
+		prom_sample(metric, d->help, "gauge", labels, "1");
+		return;
+	}
+	ksm_param_format(p, value, sizeof(value));
+	prom_sample(metric, d->help, d->flags & KSM_PF_COUNTER ? "counter" : "gauge",
+		    NULL, value);
+}
+
+/* Per-process samples, labelled with pid and comm. */
+static void prom_procs(const struct ksm_proc_stat *ps, size_t n)
+{
+	static const struct {
+		const char *metric, *help;
+		size_t off;
+	} m[] = {
+		{ "ksm_process_merging_pages", "pages of the process merged by KSM",
+		  offsetof(struct ksm_proc_stat, merging_pages) },
+		{ "ksm_process_profit_bytes", "bytes KSM saves for the process, minus metadata",
+		  offsetof(struct ksm_proc_stat, process_profit) },
+		{ "ksm_process_rmap_items", "KSM reverse-map items of the process",
+		  offsetof(struct ksm_proc_stat, rmap_items) },
+		{ "ksm_process_zero_pages", "empty pages of the process merged with the zero page",
+		  offsetof(struct ksm_proc_stat, zero_pages) },
+	};
+	char labels[192], comm[sizeof(ps->comm) * 2], v[32];
+	size_t i, j;
+
+	for (j = 0; j < sizeof(m) / sizeof(m[0]); j++) {
+		for (i = 0; i < n; i++) {
+			/* comm is the process's own choice: escape it. */
+			prom_escape(comm, sizeof(comm), ps[i].comm);
+			snprintf(labels, sizeof(labels), "{pid=\"%d\",comm=\"%s\"}",
+				 ps[i].pid, comm);
+			snprintf(v, sizeof(v), "%lld",
+				 *(const long long *)((const char *)&ps[i] + m[j].off));
+			prom_sample(m[j].metric, m[j].help, "gauge", labels, v);
+		}
+	}
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+static int json_type_of(int type)
+{
+	switch (type) {
+	case KSM_PARAM_STRING:	return SCOLS_JSON_STRING;
+	case KSM_PARAM_BOOLEAN:	return SCOLS_JSON_BOOLEAN;
+	default:		return SCOLS_JSON_NUMBER;
+	}
+}
+
+static void param_kv(const struct ksm_typed_param *p, struct kv *kv)
+{
+	kv->name = ksm_param_desc(ksm_param_lookup(p->field))->name;
+	kv->json_type = json_type_of(p->type);
+	if (p->type == KSM_PARAM_BOOLEAN && opt.format == FMT_JSON)
+		snprintf(kv->value, sizeof(kv->value), p->value.b ? "true" : "false");
+	else
+		ksm_param_format(p, kv->value, sizeof(kv->value));
+}
+
+/*
+ * Read the parameters named in @names (all of them when @n is 0; files
+ * missing on this kernel are then skipped). Unknown names fail first.
+ */
+static int read_params(char **names, int n, struct ksm_typed_param *out, int *nout,
+		       int *idx)
+{
+	int i, total = n ? n : ksm_param_count(), ret;
+
+	for (i = 0; i < n; i++) {
+		if (ksm_param_lookup(names[i]) < 0) {
+			warnx("unknown KSM parameter '%s' (see 'ksmctl get')", names[i]);
+			return EXIT_USAGE;
+		}
+	}
+	*nout = 0;
+	for (i = 0; i < total; i++) {
+		int id = n ? ksm_param_lookup(names[i]) : i;
+
+		ret = ksm_param_get(&opt.k, id, &out[*nout]);
+		if (ret == -ENOENT && !n)
+			continue;
+		if (ret)
+			return fail_param("read", id, NULL, ret);
+		idx[(*nout)++] = id;
+	}
+	return EXIT_OK;
+}
+
+static int cmd_get(char **names, int n)
+{
+	int cnt = ksm_param_count(), nout, i, ret;
+	struct ksm_typed_param p[cnt > n ? cnt : n];
+	int idx[cnt > n ? cnt : n];
+	struct kv kv[cnt > n ? cnt : n];
+	struct libscols_table *tb;
+
+	ret = read_params(names, n, p, &nout, idx);
+	if (ret)
+		return ret;
+	if (opt.format == FMT_PROMETHEUS) {
+		for (i = 0; i < nout; i++)
+			prom_param(ksm_param_desc(idx[i]), &p[i]);
+		return EXIT_OK;
+	}
+	for (i = 0; i < nout; i++)
+		param_kv(&p[i], &kv[i]);
+	tb = kv_table("ksm", kv, nout);
+	return print_tables(&tb, 1);
+}
+
+static int cmd_params(void)
+{
+	static const struct col cols[] = {
+		{ "FIELD", SCOLS_JSON_STRING, 0 },
+		{ "TYPE", SCOLS_JSON_STRING, 0 },
+		{ "VALUE", SCOLS_JSON_STRING, SCOLS_FL_RIGHT },
+		{ "ACCESS", SCOLS_JSON_STRING, 0 },
+	};
+	int cnt = ksm_param_count(), nshm, i;
+	struct ksm_typed_param p[cnt * 2];
+	struct libscols_table *tb;
+	int nout = 0;
+
+	if (opt.format == FMT_PROMETHEUS)
+		return cmd_get(NULL, 0);
+	/* Ours first, then the same values again under libvirt's names. */
+	for (i = 0; i < cnt; i++)
+		if (!ksm_param_get(&opt.k, i, &p[nout]))
+			nout++;
+	nshm = ksm_get_shm_params(&opt.k, p + nout, cnt);
+	tb = new_table("parameters", cols, 4);
+	for (i = 0; i < nout + nshm; i++) {
+		const struct ksm_param_desc *d = ksm_param_desc(ksm_param_lookup(p[i].field));
+		char value[64];
+		const char *cells[] = { p[i].field, ksm_param_type_name(p[i].type), value,
+					d->flags & KSM_PF_WRITABLE ? "rw" : "ro" };
+
+		ksm_param_format(&p[i], value, sizeof(value));
+		add_row(tb, cells, 4);
+	}
+	return print_tables(&tb, 1);
+}
+
+static void mib(char *buf, size_t len, double bytes)
+{
+	snprintf(buf, len, "%.1f", bytes / MIB);
+}
+
+static int cmd_status(void)
+{
+	static const struct col cols[] = {
+		{ "PID", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
+		{ "COMM", SCOLS_JSON_STRING, 0 },
+		{ "MERGING", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
+		{ "SAVED_MIB", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
+		{ "PROFIT_MIB", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
+		{ "RMAP_ITEMS", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
+		{ "ZERO_PAGES", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
+		{ "MODE", SCOLS_JSON_STRING, 0 },
+	};
+	static const char *const summary[] = {
+		"run", "pages_to_scan", "sleep_millisecs", "pages_shared",
+		"pages_sharing", "pages_unshared", "pages_volatile", "full_scans",
+		"ksm_zero_pages", "general_profit",
+	};
+	const size_t nsum = sizeof(summary) / sizeof(summary[0]);
+	struct kv kv[sizeof(summary) / sizeof(summary[0]) + 3];
+	double page = opt.k.page_size;
+	unsigned long long sharing = 0;
+	struct libscols_table *tb[2];
+	struct ksm_proc_stat *ps = NULL;
+	long long profit = 0;
+	size_t nps = 0, i, nkv = 0;
+	int ret;
+
+	ret = need_ksm();
+	if (ret)
+		return ret;
+	ret = ksm_list_procs(&opt.k, KSM_LIST_MERGEABLE | KSM_LIST_BY_MERGING, &ps, &nps);
+	if (ret)
+		warnx("cannot list processes: %s", strerror(-ret));
+	if (nps > (size_t)opt.top)
+		nps = opt.top;
+
+	for (i = 0; i < nsum; i++) {
+		struct ksm_typed_param p;
+		int idx = ksm_param_lookup(summary[i]);
+
+		if (ksm_param_get(&opt.k, idx, &p))
+			continue;	/* older kernels lack some */
+		if (!strcmp(summary[i], "pages_sharing"))
+			sharing = p.value.ul;
+		if (!strcmp(summary[i], "general_profit"))
+			profit = p.value.l;
+		if (opt.format == FMT_PROMETHEUS)
+			prom_param(ksm_param_desc(idx), &p);
+		else
+			param_kv(&p, &kv[nkv++]);
+	}
+
+	if (opt.format == FMT_PROMETHEUS) {
+		char v[64];
+
+		snprintf(v, sizeof(v), "%.0f", sharing * page);
+		prom_sample("ksm_saved_bytes", "memory saved by merging (pages_sharing * page size)",
+			    "gauge", NULL, v);
+		prom_procs(ps, nps);
+		free(ps);
+		return EXIT_OK;
+	}
+
+	kv[nkv].name = "saved_mib";
+	kv[nkv].json_type = SCOLS_JSON_NUMBER;
+	mib(kv[nkv++].value, sizeof(kv[0].value), sharing * page);
+	kv[nkv].name = "profit_mib";
+	kv[nkv].json_type = SCOLS_JSON_NUMBER;
+	mib(kv[nkv++].value, sizeof(kv[0].value), profit);
+	tb[0] = kv_table("ksm", kv, nkv);
+
+	tb[1] = new_table("processes", cols, 8);
+	for (i = 0; i < nps; i++) {
+		char pid[16], merging[32], saved[32], profit_mib[32], rmap[32], zero[32];
+		const char *mode = ps[i].merge_any == 1 ? "prctl" :
+				   ps[i].mergeable == 1 ? "madvise" : "-";
+		const char *cells[] = { pid, ps[i].comm, merging, saved, profit_mib,
+					rmap, zero, mode };
+
+		snprintf(pid, sizeof(pid), "%d", ps[i].pid);
+		snprintf(merging, sizeof(merging), "%lld", ps[i].merging_pages);
+		mib(saved, sizeof(saved), ps[i].merging_pages * page);
+		mib(profit_mib, sizeof(profit_mib), ps[i].process_profit);
+		snprintf(rmap, sizeof(rmap), "%lld", ps[i].rmap_items);
+		snprintf(zero, sizeof(zero), "%lld", ps[i].zero_pages);
+		add_row(tb[1], cells, 8);
+	}
+	free(ps);
+	return print_tables(tb, 2);
+}
+
+static int cmd_set(char **args, int n)
+{
+	struct ksm_typed_param p[n ? n : 1];
+	int idx[n ? n : 1], i, ret;
+	char err[256];
+
+	if (!n) {
+		warnx("set: expected NAME=VALUE arguments");
+		return EXIT_USAGE;
+	}
+	ret = need_ksm();
+	if (ret)
+		return ret;
+	/* Check everything first, so that one bad argument writes nothing. */
+	for (i = 0; i < n; i++) {
+		char *eq = strchr(args[i], '=');
+		struct ksm_typed_param cur;
+
+		if (!eq || eq == args[i]) {
+			warnx("set: '%s' is not NAME=VALUE", args[i]);
+			return EXIT_USAGE;
+		}
+		*eq = '\0';
+		idx[i] = ksm_param_lookup(args[i]);
+		if (idx[i] < 0) {
+			warnx("unknown KSM parameter '%s' (see 'ksmctl get')", args[i]);
+			return EXIT_USAGE;
+		}
+		if (ksm_param_parse(idx[i], eq + 1, &p[i], err, sizeof(err))) {
+			warnx("%s", err);
+			return EXIT_USAGE;
+		}
+		*eq = '=';
+		ret = ksm_param_get(&opt.k, idx[i], &cur);
+		if (ret)
+			return fail_param("read", idx[i], NULL, ret);
+	}
+	for (i = 0; i < n; i++) {
+		ret = ksm_param_set(&opt.k, &p[i]);
+		if (ret) {
+			ret = fail_param("set", idx[i], strchr(args[i], '=') + 1, ret);
+			if (i)
+				warnx("the %d setting%s before it %s applied", i,
+				      i > 1 ? "s" : "", i > 1 ? "were" : "was");
+			return ret;
+		}
+	}
+	return EXIT_OK;
+}
+
+static int cmd_run(enum ksm_run_mode mode)
+{
+	static const char *const val[] = { "0", "1", "2" };
+	int ret = need_ksm();
+
+	if (ret)
+		return ret;
+	ret = ksm_set_run(&opt.k, mode);
+	return ret ? fail_param("set", ksm_param_lookup("run"), val[mode], ret) : EXIT_OK;
+}
+
+static void usage(FILE *out)
+{
+	fputs("Usage: ksmctl [options] COMMAND [ARG...]\n"
+	      "\n"
+	      "Commands:\n"
+	      "  status               savings and the processes with most merged pages\n"
+	      "  start | stop         run or stop ksmd (run=1 / run=0)\n"
+	      "  unmerge              stop ksmd and unmerge all pages (run=2)\n"
+	      "  get [NAME...]        show parameters (all by default)\n"
+	      "  set NAME=VALUE...    change tunables; all are checked before any is written\n"
+	      "  params               typed parameters, also under libvirt's shm_* names\n"
+	      "\n"
+	      "Options:\n"
+	      "  -J, --json           JSON output\n"
+	      "  -P, --prometheus     Prometheus text exposition format\n"
+	      "  -n, --noheadings     no table headings\n"
+	      "  -r, --raw            raw table output\n"
+	      "      --value          print values only, one per line (get)\n"
+	      "  -t, --top N          processes to list in status (default 10)\n"
+	      "      --root DIR       read /sys and /proc under DIR (or $KSM_ROOT)\n"
+	      "  -h, --help           this help\n"
+	      "  -V, --version        version\n", out);
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_ROOT = 256, OPT_VALUE };
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		{ "prometheus", no_argument, NULL, 'P' },
+		{ "noheadings", no_argument, NULL, 'n' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "value", no_argument, NULL, OPT_VALUE },
+		{ "top", required_argument, NULL, 't' },
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *root = NULL, *cmd;
+	unsigned long long top;
+	int c;
+
+	/* Options may follow the command: NAME=VALUE never starts with '-'. */
+	while ((c = getopt_long(argc, argv, "JPnrt:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'J': opt.format = FMT_JSON; break;
+		case 'P': opt.format = FMT_PROMETHEUS; break;
+		case 'n': opt.noheadings = true; break;
+		case 'r': opt.raw = true; break;
+		case OPT_VALUE: opt.value_only = true; break;
+		case OPT_ROOT: root = optarg; break;
+		case 't':
+			if (ksm_parse_ull(optarg, &top) || top > 100000) {
+				warnx("invalid --top '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			opt.top = (int)top;
+			break;
+		case 'h': usage(stdout); return EXIT_OK;
+		case 'V': puts("ksmctl (KSM tools) 1.0"); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (ksm_init(&opt.k, root)) {
+		warnx("--root: path too long");
+		return EXIT_USAGE;
+	}
+	cmd = optind < argc ? argv[optind++] : "status";
+	argv += optind;
+	argc -= optind;
+
+	if (!strcmp(cmd, "status") && !argc)
+		return cmd_status();
+	if (!strcmp(cmd, "get"))
+		return need_ksm() ?: cmd_get(argv, argc);
+	if (!strcmp(cmd, "set"))
+		return cmd_set(argv, argc);
+	if (!strcmp(cmd, "params") && !argc)
+		return need_ksm() ?: cmd_params();
+	if (!strcmp(cmd, "start") && !argc)
+		return cmd_run(KSM_RUN_MERGE);
+	if (!strcmp(cmd, "stop") && !argc)
+		return cmd_run(KSM_RUN_STOP);
+	if (!strcmp(cmd, "unmerge") && !argc)
+		return cmd_run(KSM_RUN_UNMERGE);
+	warnx("unknown command or extra arguments: '%s' (see 'ksmctl --help')", cmd);
+	return EXIT_USAGE;
+}

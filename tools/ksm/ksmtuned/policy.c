@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksmtuned policy, and the code that feeds it from /proc and /sys and
+ * writes its decision back.
+ *
+ * The rules are those of the classic shell ksmtuned: KSM is worth running
+ * when the memory committed to mergeable processes plus a safety threshold
+ * does not fit in RAM, or when free memory is below that threshold. While
+ * it runs, pages_to_scan grows by KSM_NPAGES_BOOST when memory is short and
+ * shrinks by KSM_NPAGES_DECAY (a negative step) otherwise, within
+ * [KSM_NPAGES_MIN, KSM_NPAGES_MAX]. Differences: "free" is MemAvailable,
+ * memory pressure (PSI) also counts as short, and "committed" is the RSS
+ * of every process with KSM enabled, not only of qemu.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ksmtuned.h"
+
+unsigned long long tuned_threshold_kb(const struct tuned_conf *c,
+				      unsigned long long total_kb)
+{
+	unsigned long long t = total_kb * c->thres_coef / 100;
+	unsigned long long floor = c->thres_const;
+
+	return t > floor ? t : floor;
+}
+
+/*
+ * KSM_SLEEP_MSEC is meant for a 16 GiB machine: smaller ones sleep longer,
+ * bigger ones less, and never below 10 ms (as the script did).
+ */
+long tuned_sleep_ms(const struct tuned_conf *c, unsigned long long total_kb)
+{
+	unsigned long long s;
+
+	if (!total_kb)
+		return 10;
+	s = (unsigned long long)c->sleep_msec * 16 * 1024 * 1024 / total_kb;
+	return s < 10 ? 10 : s > 60000 ? 60000 : (long)s;
+}
+
+void tuned_decide(const struct tuned_conf *c, const struct tuned_input *in,
+		  struct tuned_output *out)
+{
+	long long npages;
+	bool low;
+
+	memset(out, 0, sizeof(*out));
+	out->thres_kb = tuned_threshold_kb(c, in->total_kb);
+	out->sleep_ms = tuned_sleep_ms(c, in->total_kb);
+	out->pressure = c->psi_thres > 0 && in->have_psi &&
+			in->psi_some_avg10 >= c->psi_thres;
+	low = in->free_kb < out->thres_kb || out->pressure;
+	out->npages = in->npages;
+
+	if (in->committed_kb + out->thres_kb < in->total_kb &&
+	    in->free_kb > out->thres_kb && !out->pressure) {
+		out->run = false;
+		out->why = "committed + threshold < total and free > threshold";
+		return;
+	}
+	out->run = true;
+	/* A stopped KSM starts from scratch, as the script's npages=0 did. */
+	npages = (in->running ? in->npages : 0) +
+		 (low ? c->npages_boost : c->npages_decay);
+	if (npages < c->npages_min)
+		npages = c->npages_min;
+	if (npages > c->npages_max)
+		npages = c->npages_max;
+	out->npages = (long)npages;
+	if (out->pressure)
+		out->why = "memory pressure (PSI): boost";
+	else if (low)
+		out->why = "free < threshold: boost";
+	else
+		out->why = "committed + threshold >= total, free >= threshold: decay";
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+int tuned_scan_procs(const struct ksm *k, struct tuned_procs *p)
+{
+	struct ksm_proc_stat *ps;
+	size_t n, i;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	ret = ksm_list_procs(k, KSM_LIST_MERGEABLE, &ps, &n);
+	if (ret)
+		return ret;
+	p->pids = malloc((n ? n : 1) * sizeof(*p->pids));
+	if (!p->pids) {
+		free(ps);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		p->pids[i] = ps[i].pid;
+		p->rss_kb += ps[i].rss_kb;
+	}
+	p->n = n;
+	free(ps);
+	qsort(p->pids, n, sizeof(*p->pids), cmp_int);
+	return 0;
+}
+
+void tuned_procs_free(struct tuned_procs *p)
+{
+	free(p->pids);
+	memset(p, 0, sizeof(*p));
+}
+
+bool tuned_procs_equal(const struct tuned_procs *a, const struct tuned_procs *b)
+{
+	return a->n == b->n && (!a->n || !memcmp(a->pids, b->pids, a->n * sizeof(int)));
+}
+
+int tuned_collect(const struct ksm *k, const struct tuned_procs *procs,
+		  struct tuned_input *in)
+{
+	struct ksm_meminfo mi;
+	unsigned long long v;
+	int ret;
+
+	memset(in, 0, sizeof(*in));
+	ret = ksm_read_meminfo(k, &mi);
+	if (ret)
+		return ret;
+	in->total_kb = mi.total_kb;
+	in->free_kb = ksm_meminfo_avail_kb(&mi);
+	in->committed_kb = procs->rss_kb;
+	in->nprocs = procs->n;
+	in->have_psi = !ksm_read_psi_some_avg10(k, &in->psi_some_avg10);
+	ret = ksm_get_ull(k, "run", &v);
+	if (ret)
+		return ret;
+	in->running = v == KSM_RUN_MERGE;
+	ret = ksm_get_ull(k, "pages_to_scan", &v);
+	if (ret)
+		return ret;
+	in->npages = v > LONG_MAX ? LONG_MAX : (long)v;
+	return 0;
+}
+
+/* Write @name=@val through the library's checks. */
+static int set_one(const struct ksm *k, const char *name, long val, const char **what)
+{
+	struct ksm_typed_param p;
+	char text[32];
+	int ret;
+
+	snprintf(text, sizeof(text), "%ld", val);
+	ret = ksm_param_parse(ksm_param_lookup(name), text, &p, NULL, 0);
+	if (!ret)
+		ret = ksm_param_set(k, &p);
+	if (ret)
+		*what = name;
+	return ret;
+}
+
+int tuned_apply(const struct ksm *k, const struct tuned_input *in,
+		const struct tuned_output *out, const char **what)
+{
+	struct ksm_typed_param mode;
+	int ret;
+
+	*what = NULL;
+	if (!out->run)
+		return in->running ? set_one(k, "run", KSM_RUN_STOP, what) : 0;
+	/* The kernel's advisor owns pages_to_scan while it is on. */
+	if (ksm_param_get(k, ksm_param_lookup("advisor_mode"), &mode) ||
+	    !strcmp(mode.value.s, "none")) {
+		ret = set_one(k, "pages_to_scan", out->npages, what);
+		if (ret)
+			return ret;
+	}
+	ret = set_one(k, "sleep_millisecs", out->sleep_ms, what);
+	if (ret)
+		return ret;
+	return in->running ? 0 : set_one(k, "run", KSM_RUN_MERGE, what);
+}

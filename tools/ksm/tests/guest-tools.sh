@@ -1,0 +1,214 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# guest-tools.sh: test ksmctl and ksmtuned against the live
+# /sys/kernel/mm/ksm of a KSM kernel. Run as root from the repository root
+# after "make -C tools/ksm". Prints TAP; exit status 0 only if all passed.
+# Every knob it changes is put back at the end, whatever happens.
+
+tools=tools/ksm
+ksmctl=$tools/ksmctl/ksmctl
+ksmtuned=$tools/ksmtuned/ksmtuned
+workload=$tools/tests/merge-workload
+ksm=/sys/kernel/mm/ksm
+TESTS=18
+
+n=0 failed=0
+echo "TAP version 13"
+echo "1..$TESTS"
+
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
+fail() {
+	n=$((n + 1)) failed=$((failed + 1))
+	echo "not ok $n $1"
+	[ -n "$2" ] && printf '%s\n' "$2" | sed 's/^/# /'
+}
+# check NAME COMMAND...: pass when COMMAND succeeds; its output explains a failure.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then ok "$name"; else fail "$name" "$out"; fi
+}
+expect() { [ "$1" = "$2" ] || { echo "expected '$1', got '$2'"; return 1; }; }
+# poll SECONDS COMMAND...: retry COMMAND every half second.
+poll() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.5
+	done
+}
+knob() { cat "$ksm/$1"; }
+
+if [ ! -d $ksm ] || [ ! -x $ksmctl ] || [ ! -x $ksmtuned ] || [ ! -x $workload ]; then
+	for i in $(seq $TESTS); do skip "tools test $i" "no KSM or tools not built"; done
+	exit 0
+fi
+python=$(command -v python3)
+
+# Save what we touch; put it back on any exit.
+saved=()
+for f in run pages_to_scan sleep_millisecs merge_across_nodes advisor_mode; do
+	[ -f $ksm/$f ] || continue
+	v=$(knob $f)
+	[ $f = advisor_mode ] && v=$(sed 's/.*\[\(.*\)\].*/\1/' <<<"$v")
+	saved+=("$f=$v")
+done
+wpid=
+restored=0
+tmp=$(mktemp -d)
+restore() {
+	local kv
+	[ $restored = 1 ] && return
+	restored=1
+	[ -n "$wpid" ] && kill "$wpid" 2>/dev/null && wait "$wpid" 2>/dev/null
+	wpid=
+	echo 2 >$ksm/run	# unmerge, so that merge_across_nodes can change
+	for kv in "${saved[@]}"; do
+		[ "${kv%%=*}" = run ] && continue
+		echo "${kv#*=}" >"$ksm/${kv%%=*}" 2>/dev/null
+	done
+	for kv in "${saved[@]}"; do
+		[ "${kv%%=*}" = run ] && echo "${kv#*=}" >$ksm/run
+	done
+}
+trap 'restore; rm -rf "$tmp"' EXIT
+[ -f $ksm/advisor_mode ] && echo none >$ksm/advisor_mode
+
+t_get() {
+	local out
+	out=$($ksmctl get -n -r) || return 1
+	expect "pages_to_scan $(knob pages_to_scan)" "$(grep '^pages_to_scan ' <<<"$out")" &&
+	expect "run $(knob run)" "$(grep '^run ' <<<"$out")" &&
+	expect "$(knob pages_sharing)" "$($ksmctl get --value shm_pages_sharing)"
+}
+check "ksmctl get matches sysfs" t_get
+
+t_set() {
+	$ksmctl set pages_to_scan=123 && expect 123 "$(knob pages_to_scan)" &&
+	expect 123 "$($ksmctl get --value pages_to_scan)"
+}
+check "ksmctl set pages_to_scan=123 reads back" t_set
+
+# rejected ARG...: exit status 1 and the knob unchanged.
+rejected() {
+	local before rc=0
+	before=$(knob pages_to_scan)
+	$ksmctl set "$@" 2>/dev/null || rc=$?
+	expect 1 "$rc" && expect "$before" "$(knob pages_to_scan)"
+}
+t_invalid() {
+	rejected pages_to_scan=abc && rejected pages_to_scan=-1 &&
+	rejected pages_to_scan=4294967296 && rejected pages_to_scan=77 run=7
+}
+check "ksmctl rejects invalid values, sysfs unchanged" t_invalid
+check "ksmctl rejects statistics and unknown names" \
+	eval 'rejected pages_shared=1 && rejected no_such_knob=1'
+
+if [ -n "$python" ]; then
+	check "ksmctl --json parses" eval "$ksmctl get --json | $python -m json.tool >/dev/null &&
+		$ksmctl status --json | $python -m json.tool >/dev/null &&
+		$ksmctl params --json | $python -m json.tool >/dev/null"
+else
+	skip "ksmctl --json parses" "no python3"
+fi
+
+t_prom() {
+	local out
+	out=$($ksmctl status --prometheus) || return 1
+	grep -q '^# TYPE ksm_pages_sharing gauge$' <<<"$out" &&
+	grep -q '^# HELP ksm_pages_sharing ' <<<"$out" &&
+	grep -Eq '^ksm_pages_sharing [0-9]+$' <<<"$out" || { echo "$out"; return 1; }
+}
+check "ksmctl --prometheus" t_prom
+
+check "ksmctl stop and start" eval '$ksmctl stop && expect 0 "$(knob run)" &&
+	$ksmctl start && expect 1 "$(knob run)"'
+check "ksmctl params has libvirt names" eval \
+	'$ksmctl params -n -r | grep -q "^shm_pages_to_scan uint $(knob pages_to_scan) rw$"'
+
+# A workload with 16 MiB of duplicate pages.
+$workload -m 16 >"$tmp/workload.out" 2>&1 &
+wpid=$!
+if poll 30 grep -q '^ready' "$tmp/workload.out"; then
+	ok "merge-workload is ready"
+else
+	fail "merge-workload is ready" "$(cat "$tmp/workload.out")"
+fi
+
+$ksmctl set pages_to_scan=1000 sleep_millisecs=0 && $ksmctl start
+sharing() { [ "$(knob pages_sharing)" -gt 0 ]; }
+if poll 60 sharing; then
+	ok "pages_sharing > 0 with the workload (run=1, pages_to_scan=1000)"
+else
+	fail "pages_sharing > 0 with the workload (run=1, pages_to_scan=1000)" \
+		"$($ksmctl get full_scans pages_scanned pages_sharing pages_unshared)"
+fi
+$ksmctl set sleep_millisecs=20
+
+t_status() {
+	local out
+	out=$($ksmctl status -n -r) || return 1
+	# The process rows: PID COMM MERGING ...
+	awk -v pid="$wpid" '$1 == pid && $2 == "merge-workload" && $3 > 0 {f = 1} END {exit !f}' \
+		<<<"$out" || { echo "$out"; return 1; }
+}
+check "ksmctl status lists the workload with merged pages" t_status
+
+t_busy() {
+	local rc=0 err
+	err=$($ksmctl set merge_across_nodes=0 2>&1) || rc=$?
+	expect 3 "$rc" && expect 1 "$(knob merge_across_nodes)" &&
+	[[ $err == *EBUSY* || $err == *busy* ]] && [[ $err == *"ksmctl unmerge"* ]] ||
+		{ echo "$err"; return 1; }
+}
+if [ -f $ksm/merge_across_nodes ] && [ "$(knob merge_across_nodes)" = 1 ]; then
+	check "merge_across_nodes while merged: EBUSY explained" t_busy
+else
+	skip "merge_across_nodes while merged: EBUSY explained" "no NUMA merge_across_nodes=1"
+fi
+
+check "ksmctl unmerge" eval '$ksmctl unmerge && expect 2 "$(knob run)" &&
+	expect 0 "$(knob pages_sharing)"'
+
+t_sequence() {
+	$ksmctl set merge_across_nodes=0 && expect 0 "$(knob merge_across_nodes)" &&
+	$ksmctl set merge_across_nodes=1 && expect 1 "$(knob merge_across_nodes)"
+}
+if [ -f $ksm/merge_across_nodes ]; then
+	check "unmerge, then merge_across_nodes can change" t_sequence
+else
+	skip "unmerge, then merge_across_nodes can change" "no merge_across_nodes"
+fi
+
+# ksmtuned --once: a huge threshold makes memory short.
+conf() { printf '%s\n' "$@" >"$tmp/ksmtuned.conf"; }
+tuned() { $ksmtuned --config "$tmp/ksmtuned.conf" --once; }
+conf KSM_THRES_CONST=1000000000
+check "ksmtuned --once starts KSM when memory is short" eval \
+	'out=$(tuned) && grep -q "^start: " <<<"$out" && expect 1 "$(knob run)" &&
+	 expect 300 "$(knob pages_to_scan)" || { echo "$out"; false; }'
+check "ksmtuned --once boosts while memory is short" eval \
+	'tuned >/dev/null && expect 1 "$(knob run)" && expect 600 "$(knob pages_to_scan)"'
+conf KSM_THRES_COEF=0 KSM_THRES_CONST=1 KSM_PSI_THRES=0
+check "ksmtuned --once stops KSM with a tiny threshold" eval \
+	'out=$(tuned) && grep -q "^stop: " <<<"$out" && expect 0 "$(knob run)" ||
+	 { echo "$out"; false; }'
+
+restore
+t_restored() {
+	local kv
+	for kv in "${saved[@]}"; do
+		if [ "${kv%%=*}" = advisor_mode ]; then
+			grep -q "\[${kv#*=}\]" $ksm/advisor_mode || return 1
+		else
+			expect "${kv#*=}" "$(knob "${kv%%=*}")" || return 1
+		fi
+	done
+}
+check "KSM knobs restored" t_restored
+
+echo "# $((n - failed)) passed, $failed failed"
+[ $n -eq $TESTS ] && [ $failed -eq 0 ]

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host tests of the ksmtuned.conf parser.
+ */
+#include <string.h>
+
+#include "fakeroot.h"
+#include "ksmtuned.h"
+#include "tap.h"
+
+static char warnings[1024];
+static int nwarnings;
+
+static void collect_warning(const char *msg, void *arg)
+{
+	(void)arg;
+	nwarnings++;
+	snprintf(warnings + strlen(warnings), sizeof(warnings) - strlen(warnings),
+		 "%s\n", msg);
+}
+
+static int parse(struct tuned_conf *c, const char *text, char *err, size_t len)
+{
+	warnings[0] = '\0';
+	nwarnings = 0;
+	err[0] = '\0';
+	tuned_conf_defaults(c);
+	return tuned_conf_parse(c, "test.conf", text, err, len, collect_warning, NULL);
+}
+
+/* Field by field: padding makes memcmp() unreliable. */
+static bool conf_same(const struct tuned_conf *a, const struct tuned_conf *b)
+{
+	return a->monitor_interval == b->monitor_interval &&
+	       a->sleep_msec == b->sleep_msec && a->npages_boost == b->npages_boost &&
+	       a->npages_decay == b->npages_decay && a->npages_min == b->npages_min &&
+	       a->npages_max == b->npages_max && a->thres_coef == b->thres_coef &&
+	       a->thres_const == b->thres_const && !strcmp(a->logfile, b->logfile) &&
+	       a->debug == b->debug && a->psi_thres == b->psi_thres &&
+	       a->poll_interval == b->poll_interval;
+}
+
+static bool test_defaults(void)
+{
+	struct tuned_conf c;
+
+	tuned_conf_defaults(&c);
+	CHECK_EQ(c.monitor_interval, 60);
+	CHECK_EQ(c.sleep_msec, 10);
+	CHECK_EQ(c.npages_boost, 300);
+	CHECK_EQ(c.npages_decay, -50);
+	CHECK_EQ(c.npages_min, 64);
+	CHECK_EQ(c.npages_max, 1250);
+	CHECK_EQ(c.thres_coef, 20);
+	CHECK_EQ(c.thres_const, 2048);
+	CHECK(!c.logfile[0]);
+	CHECK(!c.debug);
+	return true;
+}
+
+static bool test_good_file(void)
+{
+	struct tuned_conf c;
+	char err[256];
+
+	CHECK_EQ(parse(&c,
+		       "# tuned for a busy host\n"
+		       "\n"
+		       "KSM_MONITOR_INTERVAL=30\n"
+		       "  KSM_SLEEP_MSEC=\"20\"   # quoted\n"
+		       "export KSM_NPAGES_BOOST=500\n"
+		       "KSM_NPAGES_DECAY='-25'\n"
+		       "KSM_NPAGES_MIN=32\n"
+		       "KSM_NPAGES_MAX=2000 # trailing comment\n"
+		       "KSM_THRES_COEF=30\n"
+		       "KSM_THRES_CONST=4096\n"
+		       "KSM_PSI_THRES=5\n"
+		       "KSM_POLL_INTERVAL=0\n"
+		       "LOGFILE=\"/var/log/ksm tuned.log\"\n"
+		       "DEBUG=1\n", err, sizeof(err)), 0);
+	CHECK_EQ(nwarnings, 0);
+	CHECK_EQ(c.monitor_interval, 30);
+	CHECK_EQ(c.sleep_msec, 20);
+	CHECK_EQ(c.npages_boost, 500);
+	CHECK_EQ(c.npages_decay, -25);
+	CHECK_EQ(c.npages_min, 32);
+	CHECK_EQ(c.npages_max, 2000);
+	CHECK_EQ(c.thres_coef, 30);
+	CHECK_EQ(c.thres_const, 4096);
+	CHECK_EQ(c.psi_thres, 5);
+	CHECK_EQ(c.poll_interval, 0);
+	CHECK(!strcmp(c.logfile, "/var/log/ksm tuned.log"));
+	CHECK(c.debug);
+	return true;
+}
+
+/* The layout of the file shipped with the classic ksmtuned: all commented. */
+static const char fedora_style[] =
+	"# Configuration file for ksmtuned.\n"
+	"\n"
+	"# How long ksmtuned should sleep between tuning adjustments\n"
+	"# KSM_MONITOR_INTERVAL=60\n"
+	"\n"
+	"# Millisecond sleep between ksm scans for 16Gb server.\n"
+	"# Smaller servers sleep more, bigger sleep less.\n"
+	"# KSM_SLEEP_MSEC=10\n"
+	"\n"
+	"# KSM_NPAGES_BOOST=300\n"
+	"# KSM_NPAGES_DECAY=-50\n"
+	"# KSM_NPAGES_MIN=64\n"
+	"# KSM_NPAGES_MAX=1250\n"
+	"\n"
+	"# KSM_THRES_COEF=20\n"
+	"# KSM_THRES_CONST=2048\n"
+	"\n"
+	"# uncomment the following if you want ksmtuned debug info\n"
+	"\n"
+	"# LOGFILE=/var/log/ksmtuned\n"
+	"# DEBUG=1\n";
+
+static bool test_fedora_file(void)
+{
+	struct tuned_conf c, d;
+	char err[256];
+
+	CHECK_EQ(parse(&c, fedora_style, err, sizeof(err)), 0);
+	CHECK_EQ(nwarnings, 0);
+	tuned_conf_defaults(&d);
+	CHECK(conf_same(&c, &d));
+	return true;
+}
+
+static bool test_fedora_file_uncommented(void)
+{
+	char text[sizeof(fedora_style)], *p, err[256];
+	struct tuned_conf c;
+
+	/* Uncomment every setting, as an admin editing the file would. */
+	strcpy(text, fedora_style);
+	for (p = strstr(text, "# K"); p; p = strstr(p, "# K"))
+		memmove(p, p + 2, strlen(p + 2) + 1);
+	p = strstr(text, "# LOGFILE");
+	memmove(p, p + 2, strlen(p + 2) + 1);
+	p = strstr(text, "# DEBUG");
+	memmove(p, p + 2, strlen(p + 2) + 1);
+	CHECK_EQ(parse(&c, text, err, sizeof(err)), 0);
+	CHECK_EQ(c.npages_decay, -50);
+	CHECK_EQ(c.thres_const, 2048);
+	CHECK(!strcmp(c.logfile, "/var/log/ksmtuned"));
+	CHECK(c.debug);
+	return true;
+}
+
+static bool test_malformed(void)
+{
+	static const struct {
+		const char *text, *err;
+	} cases[] = {
+		{ "# ok\nKSM_NPAGES_MAX=abc\n", "test.conf:2: KSM_NPAGES_MAX: invalid value 'abc'" },
+		{ "KSM_NPAGES_MAX = 5\n", "test.conf:1: expected KEY=value" },
+		{ "\n\nKSM_SLEEP_MSEC=\"10\n", "test.conf:3: unterminated quote" },
+		{ "KSM_THRES_COEF=101\n", "test.conf:1: KSM_THRES_COEF: invalid value '101'" },
+		{ "KSM_MONITOR_INTERVAL=0\n", "test.conf:1: KSM_MONITOR_INTERVAL" },
+		{ "KSM_NPAGES_MIN=10 20\n", "test.conf:1: unexpected text" },
+		{ "DEBUG=maybe\n", "test.conf:1: DEBUG: invalid value" },
+		{ "=5\n", "test.conf:1: expected KEY=value" },
+		{ "rm -rf /\n", "test.conf:1: expected KEY=value" },
+		{ "KSM_NPAGES_MIN=2000\n", "KSM_NPAGES_MIN (2000) is above KSM_NPAGES_MAX (1250)" },
+	};
+	struct tuned_conf c, d;
+	char err[256];
+	size_t i;
+
+	tuned_conf_defaults(&d);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (!parse(&c, cases[i].text, err, sizeof(err)) ||
+		    !strstr(err, cases[i].err) || strchr(err, '\n')) {
+			printf("# case %zu: got error '%s', expected '%s'\n", i, err,
+			       cases[i].err);
+			return false;
+		}
+		/* A bad file changes nothing. */
+		CHECK(conf_same(&c, &d));
+	}
+	return true;
+}
+
+static bool test_unknown_key(void)
+{
+	struct tuned_conf c;
+	char err[256];
+
+	CHECK_EQ(parse(&c, "KSM_NPAGES_MAX=900\nKSM_TURBO=1\n", err, sizeof(err)), 0);
+	CHECK_EQ(nwarnings, 1);
+	CHECK(strstr(warnings, "test.conf:2: unknown key 'KSM_TURBO'"));
+	CHECK_EQ(c.npages_max, 900);
+	return true;
+}
+
+static bool test_empty_value(void)
+{
+	struct tuned_conf c;
+	char err[256];
+
+	/* KEY= means "default", as ${KEY:-default} did in the script. */
+	CHECK_EQ(parse(&c, "KSM_NPAGES_BOOST=\nKSM_THRES_CONST=\"\"\nDEBUG=\n",
+		       err, sizeof(err)), 0);
+	CHECK_EQ(c.npages_boost, 300);
+	CHECK_EQ(c.thres_const, 2048);
+	CHECK(!c.debug);
+	return true;
+}
+
+static bool test_load(void)
+{
+	const char *root = fr_create();
+	struct tuned_conf c;
+	char path[512], err[256];
+
+	CHECK(root);
+	snprintf(path, sizeof(path), "%s/none.conf", root);
+	c.npages_max = 1;
+	CHECK_EQ(tuned_conf_load(&c, path, false, err, sizeof(err), NULL, NULL), 0);
+	CHECK_EQ(c.npages_max, 1250);
+	CHECK(tuned_conf_load(&c, path, true, err, sizeof(err), NULL, NULL) < 0);
+	CHECK(strstr(err, "none.conf"));
+	CHECK(!fr_write(root, "ksmtuned.conf", "KSM_NPAGES_MAX=3000\n"));
+	snprintf(path, sizeof(path), "%s/ksmtuned.conf", root);
+	CHECK_EQ(tuned_conf_load(&c, path, true, err, sizeof(err), NULL, NULL), 0);
+	CHECK_EQ(c.npages_max, 3000);
+	CHECK(!fr_write(root, "ksmtuned.conf", "KSM_NPAGES_MAX=x\n"));
+	CHECK(tuned_conf_load(&c, path, true, err, sizeof(err), NULL, NULL) < 0);
+	CHECK_EQ(c.npages_max, 3000);
+	CHECK(strstr(err, "ksmtuned.conf:1:"));
+	fr_destroy(root);
+	return true;
+}
+
+static bool test_sample_file(void)
+{
+	struct tuned_conf c, d;
+	char err[256];
+
+	/* The sample we ship must parse to the defaults, without warnings. */
+	warnings[0] = '\0';
+	nwarnings = 0;
+	CHECK_EQ(tuned_conf_load(&c, "ksmtuned.conf", true, err, sizeof(err),
+				 collect_warning, NULL), 0);
+	CHECK_EQ(nwarnings, 0);
+	tuned_conf_defaults(&d);
+	CHECK(conf_same(&c, &d));
+	return true;
+}
+
+static const struct tap_test tests[] = {
+	{ "conf: defaults of the classic ksmtuned", test_defaults },
+	{ "conf: good file", test_good_file },
+	{ "conf: Fedora-style file, all commented", test_fedora_file },
+	{ "conf: Fedora-style file, uncommented", test_fedora_file_uncommented },
+	{ "conf: malformed lines name file:line", test_malformed },
+	{ "conf: unknown key warns", test_unknown_key },
+	{ "conf: empty value means default", test_empty_value },
+	{ "conf: loading files", test_load },
+	{ "conf: shipped sample file", test_sample_file },
+};
+
+TAP_MAIN(tests)
