@@ -1,12 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# kernel.sh stock|ours|new fast|debug: configure and build a bzImage.
+# kernel.sh stock|ours fast|debug: configure and build a bzImage.
 #
-#   stock  the unmodified upstream tree
-#   ours   the overlay tree, with the KSM implementation its Kconfig defaults to
-#   new    the overlay tree with the new core forced on (ksm-newcore.config),
-#          for work on the core while it is not the default yet
+#   stock  the unmodified upstream tree (upstream's mm/ksm.c)
+#   ours   the overlay tree (the KSM core in mm/ksm/)
 #
 # Output goes to build/<tree>-<config>/ (an out-of-tree kbuild directory);
 # the image is build/<tree>-<config>/arch/x86/boot/bzImage. The .config is
@@ -14,8 +12,8 @@
 # regenerated when a fragment changes, so rebuilds stay incremental.
 . "$(dirname "$0")/lib.sh"
 
-which=${1:?usage: kernel.sh stock|ours|new fast|debug}
-cfg=${2:?usage: kernel.sh stock|ours|new fast|debug}
+which=${1:?usage: kernel.sh stock|ours fast|debug}
+cfg=${2:?usage: kernel.sh stock|ours fast|debug}
 case "$cfg" in
 fast) frags=("$TOP/kernel/configs/ksm-fast.config") ;;
 debug) frags=("$TOP/kernel/configs/ksm-fast.config" "$TOP/kernel/configs/ksm-debug.config") ;;
@@ -25,8 +23,7 @@ esac
 for f in ${KSM_EXTRA_CONFIG:-}; do frags+=("$f"); done
 case "$which" in
 stock|ours) ;;
-new) frags+=("$TOP/kernel/configs/ksm-newcore.config") ;;
-*) die "unknown tree '$which' (stock, ours or new)" ;;
+*) die "unknown tree '$which' (stock or ours)" ;;
 esac
 
 tree=$("$TOP/scripts/overlay/tree.sh" "$(tree_of "$which")")

@@ -6,7 +6,7 @@
 # the list of invocations to run (tests.list, see tools/testing/ksm/run-tests.sh).
 . "$(dirname "$0")/lib.sh"
 
-which=$(tree_of "${1:?usage: selftests.sh stock|ours|new}")
+which=$(tree_of "${1:?usage: selftests.sh stock|ours}")
 tree=$("$TOP/scripts/overlay/tree.sh" "$which")
 out=$BUILD/$which-selftests
 hdr=$BUILD/$which-headers
@@ -14,7 +14,10 @@ src=$tree/tools/testing/selftests/mm
 mkdir -p "$out"
 
 stamp=$out/.stamp
-if [ ! -f "$stamp" ] || [ -n "$(find "$src" "$tree/include/uapi" -newer "$stamp" -print -quit)" ]; then
+# The stamp records the compiler flags too, so changing them rebuilds.
+flags="-static -O0 -w"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$flags" ] ||
+   [ -n "$(find "$src" "$tree/include/uapi" -newer "$stamp" -print -quit)" ]; then
 	say "building upstream KSM selftests from $which tree"
 	make -C "$tree" O="$hdr" ARCH=$KARCH -s headers_install INSTALL_HDR_PATH="$hdr/usr"
 	# -O0, not -O2: test_prctl_fork_exec() in ksm_functional_tests.c
@@ -24,10 +27,10 @@ if [ ! -f "$stamp" ] || [ -n "$(find "$src" "$tree/include/uapi" -newer "$stamp"
 	# TAP plan (1..9) no longer matches (seen with strace here); -O0 leaves
 	# a NULL there and execv() succeeds.  The source stays unmodified.
 	for prog in ksm_tests ksm_functional_tests; do
-		(cd "$src" && gcc -static -O0 -w -isystem "$hdr/usr/include" \
+		(cd "$src" && gcc $flags -isystem "$hdr/usr/include" \
 			-I"$tree" -I"$tree/tools/testing/selftests" \
 			-o "$out/$prog" "$prog.c" vm_util.c thp_settings.c -lnuma -lpthread)
 	done
-	touch "$stamp"
+	echo "$flags" >"$stamp"
 fi
 "$TOP/tools/testing/ksm/upstream-list.sh" "$src/run_vmtests.sh" "$out" >"$out/tests.list"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check.sh stock|ours|new fast|debug: build the kernel and the tests, boot the
+# check.sh stock|ours fast|debug: build the kernel and the tests, boot the
 # kernel once to run them all, and print one line "N passed, N failed,
 # N skipped". Exit status 0 only when nothing failed.
 #
@@ -14,8 +14,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
-which=${1:?usage: check.sh stock|ours|new fast|debug}
-cfg=${2:?usage: check.sh stock|ours|new fast|debug}
+which=${1:?usage: check.sh stock|ours fast|debug}
+cfg=${2:?usage: check.sh stock|ours fast|debug}
 build=${BUILD:-$top/build}
 
 "$top/scripts/overlay/kernel.sh" "$which" "$cfg"

@@ -1,0 +1,541 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Page table side of KSM: write-protecting a candidate page, replacing it
+ * by a KSM folio (or the shared zero page), undoing merges by faulting in
+ * private copies, and the per-page decision of what to do with a scanned
+ * page (ksm_cmp_and_merge()).
+ *
+ * A page is merged on first sight when a stable node has the same content:
+ * stable folios are write-protected, and the candidate is compared with
+ * the KSM folio only after its own pte has been write-protected, so the
+ * match cannot go stale. Two ordinary pages are only merged through the
+ * unstable tree, i.e. after the candidate's checksum survived one round.
+ */
+#include <linux/mm.h>
+#include <linux/rmap.h>
+#include <linux/pagemap.h>
+#include <linux/pagewalk.h>
+#include <linux/mmu_notifier.h>
+#include <linux/huge_mm.h>
+#include <linux/swap.h>
+#include <linux/ksm.h>
+#include <linux/sched/signal.h>
+#include <asm/tlbflush.h>
+#include <trace/events/ksm.h>
+
+#include "ksm_internal.h"
+
+/**
+ * ksm_find_vma() - the mergeable vma covering @addr, if any
+ * @mm: the mm, mmap_lock held
+ * @addr: the address
+ *
+ * Return: the vma if it is VM_MERGEABLE and has an anon_vma, else NULL.
+ */
+struct vm_area_struct *ksm_find_vma(struct mm_struct *mm, unsigned long addr)
+{
+	struct vm_area_struct *vma;
+
+	if (ksm_mm_exiting(mm))
+		return NULL;
+	vma = vma_lookup(mm, addr);
+	if (!vma || !vma->anon_vma || !(vma->vm_flags & VM_MERGEABLE))
+		return NULL;
+	return vma;
+}
+
+/**
+ * ksm_item_page() - the anonymous page an item's address maps now
+ * @item: an rmap item (usually one found in the unstable tree)
+ *
+ * Return: the page, with a reference on its folio, or NULL.
+ */
+struct page *ksm_item_page(struct ksm_rmap_item *item)
+{
+	unsigned long addr = ksm_item_addr(item);
+	struct mm_struct *mm = item->mm;
+	struct vm_area_struct *vma;
+	struct page *page = NULL;
+	struct folio_walk fw;
+	struct folio *folio;
+
+	mmap_read_lock(mm);
+	vma = ksm_find_vma(mm, addr);
+	if (vma) {
+		folio = folio_walk_start(&fw, vma, addr, 0);
+		if (folio) {
+			if (folio_test_anon(folio) &&
+			    !folio_is_zone_device(folio)) {
+				folio_get(folio);
+				page = fw.page;
+			}
+			folio_walk_end(&fw, vma);
+		}
+		if (page) {
+			flush_anon_page(vma, page, addr);
+			flush_dcache_page(page);
+		}
+	}
+	mmap_read_unlock(mm);
+	return page;
+}
+
+/* Does @addr map a KSM folio, or the zero page placed by KSM? */
+static bool maps_ksm_page(struct vm_area_struct *vma, unsigned long addr)
+{
+	struct folio_walk fw;
+	struct folio *folio;
+	bool ksm = false;
+
+	folio = folio_walk_start(&fw, vma, addr, FW_MIGRATION | FW_ZEROPAGE);
+	if (folio) {
+		if (!folio_test_large(folio))
+			ksm = folio_test_ksm(folio) || is_ksm_zero_pte(fw.pte);
+		folio_walk_end(&fw, vma);
+	}
+	return ksm;
+}
+
+/**
+ * ksm_break_one() - give @addr a private copy again if it maps KSM memory
+ * @vma: the vma, mmap_lock held
+ * @addr: the address
+ * @lock_vma: take the per-vma write lock first (madvise/prctl paths)
+ *
+ * An unsharing fault replaces the KSM folio or KSM zero page by an
+ * exclusive anonymous page. The fault may back off (a racing pte update,
+ * say), so it is repeated until the address no longer maps KSM memory or
+ * the fault fails for good.
+ *
+ * Return: 0, or -ENOMEM if the fault ran out of memory.
+ */
+int ksm_break_one(struct vm_area_struct *vma, unsigned long addr,
+		  bool lock_vma)
+{
+	vm_fault_t ret;
+
+	if (lock_vma)
+		vma_start_write(vma);
+	for (;;) {
+		cond_resched();
+		if (!maps_ksm_page(vma, addr))
+			return 0;
+		ret = handle_mm_fault(vma, addr,
+				      FAULT_FLAG_UNSHARE | FAULT_FLAG_REMOTE,
+				      NULL);
+		/*
+		 * SIGBUS/SIGSEGV: the mapping went away under us (truncation
+		 * of the file behind a private mapping), nothing left to do.
+		 */
+		if (ret & VM_FAULT_OOM)
+			return -ENOMEM;
+		if (ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV))
+			return 0;
+	}
+}
+
+/**
+ * ksm_unmerge_range() - unshare every KSM page in [@start, @end) of @vma
+ * @vma: the vma, mmap_lock held
+ * @start: first address
+ * @end: end address (exclusive)
+ * @lock_vma: passed to ksm_break_one()
+ *
+ * Items are left to the next scan to clean up.
+ *
+ * Return: 0, -ENOMEM, or -ERESTARTSYS if a signal is pending.
+ */
+int ksm_unmerge_range(struct vm_area_struct *vma, unsigned long start,
+		      unsigned long end, bool lock_vma)
+{
+	unsigned long addr;
+	int err;
+
+	for (addr = start; addr < end; addr += PAGE_SIZE) {
+		if (ksm_mm_exiting(vma->vm_mm))
+			return 0;
+		if (signal_pending(current))
+			return -ERESTARTSYS;
+		err = ksm_break_one(vma, addr, lock_vma);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/**
+ * ksm_break_item() - undo a merge that could not be recorded
+ * @item: an unlinked item whose anon_vma is pinned
+ */
+void ksm_break_item(struct ksm_rmap_item *item)
+{
+	struct mm_struct *mm = item->mm;
+	struct vm_area_struct *vma;
+
+	if (item->anon_vma) {
+		put_anon_vma(item->anon_vma);
+		item->anon_vma = NULL;
+	}
+	mmap_read_lock(mm);
+	vma = ksm_find_vma(mm, ksm_item_addr(item));
+	if (vma)
+		ksm_break_one(vma, ksm_item_addr(item), false);
+	mmap_read_unlock(mm);
+}
+
+/*
+ * Make the pte mapping @folio in @vma read-only and clean, and check that
+ * nobody but the page tables (and the swap cache) holds a reference: an
+ * extra reference could be GUP/O_DIRECT about to write into the page.
+ * The pte is cleared and flushed before the count is read, so that no
+ * lockless GUP can start in between. *@orig gets the resulting pte.
+ */
+static int wrprotect_folio_pte(struct vm_area_struct *vma,
+			       struct folio *folio, pte_t *orig)
+{
+	DEFINE_FOLIO_VMA_WALK(pvmw, folio, vma, 0, 0);
+	struct mm_struct *mm = vma->vm_mm;
+	struct mmu_notifier_range range;
+	bool exclusive, in_swapcache;
+	int ret = -EFAULT;
+	unsigned long addr;
+	pte_t pte;
+
+	if (WARN_ON_ONCE(folio_test_large(folio)))
+		return -EFAULT;
+	addr = page_address_in_vma(folio_page(folio, 0), vma);
+	if (addr == -EFAULT)
+		return -EFAULT;
+	pvmw.address = addr;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
+				addr + PAGE_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	if (!page_vma_mapped_walk(&pvmw))
+		goto end_notify;
+	if (WARN_ONCE(!pvmw.pte, "ksm: folio mapped by a pmd"))
+		goto end_walk;
+
+	pte = ptep_get(pvmw.pte);
+	exclusive = PageAnonExclusive(folio_page(folio, 0));
+	if (pte_write(pte) || pte_dirty(pte) || exclusive ||
+	    mm_tlb_flush_pending(mm)) {
+		in_swapcache = folio_test_swapcache(folio);
+		flush_cache_page(vma, addr, folio_pfn(folio));
+		pte = ptep_clear_flush(vma, addr, pvmw.pte);
+		if (folio_ref_count(folio) !=
+		    folio_mapcount(folio) + 1 + in_swapcache) {
+			set_pte_at(mm, addr, pvmw.pte, pte);
+			goto end_walk;
+		}
+		/* Unshare the anon page only once the pte is gone. */
+		if (exclusive &&
+		    folio_try_share_anon_rmap_pte(folio, folio_page(folio, 0))) {
+			set_pte_at(mm, addr, pvmw.pte, pte);
+			goto end_walk;
+		}
+		if (pte_dirty(pte))
+			folio_mark_dirty(folio);
+		pte = pte_wrprotect(pte_mkclean(pte));
+		set_pte_at(mm, addr, pvmw.pte, pte);
+	}
+	*orig = pte;
+	ret = 0;
+end_walk:
+	page_vma_mapped_walk_done(&pvmw);
+end_notify:
+	mmu_notifier_invalidate_range_end(&range);
+	return ret;
+}
+
+/*
+ * Point the pte that maps @page (and still equals @orig) at @kpage, a KSM
+ * page or the zero page, and drop @page's mapping.
+ */
+static int map_ksm_page(struct vm_area_struct *vma, struct page *page,
+			struct page *kpage, pte_t orig)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct mmu_notifier_range range;
+	struct folio *old = page_folio(page);
+	unsigned long addr, kpfn = page_to_pfn(kpage);
+	pte_t *ptep, newpte;
+	spinlock_t *ptl;
+	pmd_t *pmd, pmdval;
+	int ret = -EFAULT;
+
+	addr = page_address_in_vma(page, vma);
+	if (addr == -EFAULT)
+		return ret;
+	pmd = mm_find_pmd(mm, addr);
+	if (!pmd)
+		return ret;
+	/* Only a pte table will do, not a (possibly changing) huge pmd. */
+	pmdval = pmdp_get_lockless(pmd);
+	if (!pmd_present(pmdval) || pmd_trans_huge(pmdval))
+		return ret;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr,
+				addr + PAGE_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	ptep = pte_offset_map_lock(mm, pmd, addr, &ptl);
+	if (!ptep)
+		goto end_notify;
+	if (!pte_same(ptep_get(ptep), orig))
+		goto unlock;
+
+	if (is_zero_pfn(kpfn)) {
+		/* The dirty bit marks zero pages that KSM put there. */
+		newpte = pte_mkdirty(pte_mkspecial(pfn_pte(kpfn,
+							   vma->vm_page_prot)));
+		ksm_map_zero_page(mm);
+		/* The zero page is not counted as anonymous memory. */
+		dec_mm_counter(mm, MM_ANONPAGES);
+	} else {
+		struct folio *kfolio = page_folio(kpage);
+
+		folio_get(kfolio);
+		folio_add_anon_rmap_pte(kfolio, kpage, vma, addr, RMAP_NONE);
+		newpte = mk_pte(kpage, vma->vm_page_prot);
+	}
+	flush_cache_page(vma, addr, pte_pfn(ptep_get(ptep)));
+	ptep_clear_flush(vma, addr, ptep);
+	set_pte_at(mm, addr, ptep, newpte);
+
+	folio_remove_rmap_pte(old, page, vma);
+	if (!folio_mapped(old))
+		folio_free_swap(old);
+	folio_put(old);
+	ret = 0;
+unlock:
+	pte_unmap_unlock(ptep, ptl);
+end_notify:
+	mmu_notifier_invalidate_range_end(&range);
+	return ret;
+}
+
+/*
+ * Merge @page (mapped in @vma) into @kpage; with @kpage NULL, turn @page
+ * itself into a KSM page (its stable node is set by the caller).
+ */
+static int merge_page(struct vm_area_struct *vma, struct page *page,
+		      struct page *kpage)
+{
+	struct folio *folio;
+	pte_t orig = __pte(0);
+	int err = -EFAULT;
+
+	if (page == kpage)
+		return 0;
+	if (!PageAnon(page))
+		return -EFAULT;
+	/* Never wait for a page lock: come back to it next round. */
+	if (!trylock_page(page))
+		return -EFAULT;
+	if (PageTransCompound(page) && split_huge_page(page))
+		goto unlock;
+	folio = page_folio(page);
+	if (wrprotect_folio_pte(vma, folio, &orig))
+		goto unlock;
+	if (!kpage) {
+		ksm_folio_set_node(folio, NULL);
+		folio_mark_accessed(folio);
+		/* Reclaim must write a KSM page out, not just drop it. */
+		if (!folio_test_dirty(folio))
+			folio_set_dirty(folio);
+		err = 0;
+	} else if (pages_identical(page, kpage)) {
+		err = map_ksm_page(vma, page, kpage, orig);
+	}
+unlock:
+	unlock_page(page);
+	return err;
+}
+
+/*
+ * Merge the page of @item into @kpage (or make it a KSM page when @kpage
+ * is NULL). On success the item leaves the unstable tree and pins the
+ * vma's anon_vma, ready for ksm_stable_append().
+ */
+static int merge_item(struct ksm_rmap_item *item, struct page *page,
+		      struct page *kpage)
+{
+	struct mm_struct *mm = item->mm;
+	struct vm_area_struct *vma;
+	int err = -EFAULT;
+
+	mmap_read_lock(mm);
+	vma = ksm_find_vma(mm, ksm_item_addr(item));
+	if (vma)
+		err = merge_page(vma, page, kpage);
+	if (!err) {
+		ksm_unstable_remove_item(item);
+		item->anon_vma = vma->anon_vma;
+		get_anon_vma(vma->anon_vma);
+	}
+	mmap_read_unlock(mm);
+	trace_ksm_merge_with_ksm_page(kpage, page_to_pfn(kpage ? kpage : page),
+				      item, mm, err);
+	return err;
+}
+
+/* Replace a page of zeroes by the zero page. 0 also if the vma is gone. */
+static int merge_zero(struct ksm_rmap_item *item, struct page *page)
+{
+	unsigned long addr = ksm_item_addr(item);
+	struct mm_struct *mm = item->mm;
+	struct vm_area_struct *vma;
+	int err = 0;
+
+	mmap_read_lock(mm);
+	vma = ksm_find_vma(mm, addr);
+	if (vma) {
+		err = merge_page(vma, page, ZERO_PAGE(addr));
+		trace_ksm_merge_one_page(page_to_pfn(ZERO_PAGE(addr)), item,
+					 mm, err);
+	}
+	mmap_read_unlock(mm);
+	return err;
+}
+
+/* Record a mapping of an existing KSM folio (typically after fork). */
+static void adopt_ksm_mapping(struct ksm_rmap_item *item, struct folio *folio,
+			      struct ksm_stable_node *node)
+{
+	struct mm_struct *mm = item->mm;
+	struct vm_area_struct *vma;
+
+	mmap_read_lock(mm);
+	vma = ksm_find_vma(mm, ksm_item_addr(item));
+	if (vma) {
+		folio_lock(folio);
+		if (ksm_folio_node(folio) == node) {
+			item->anon_vma = vma->anon_vma;
+			get_anon_vma(vma->anon_vma);
+			ksm_stable_append(item, node);
+		}
+		folio_unlock(folio);
+	}
+	mmap_read_unlock(mm);
+}
+
+static void unlink_item(struct ksm_rmap_item *item)
+{
+	if (item->addr & KSM_ITEM_STABLE)
+		ksm_stable_remove_item(item);
+	else
+		ksm_unstable_remove_item(item);
+}
+
+/* Two ordinary pages of equal content: make the first a KSM page. */
+static void merge_pair(struct ksm_rmap_item *item, struct page *page,
+		       struct ksm_rmap_item *other, struct page *opage)
+{
+	struct folio *kfolio = page_folio(page);
+	struct ksm_stable_node *node;
+
+	if (merge_item(item, page, NULL))
+		return;
+	if (merge_item(other, opage, page)) {
+		/* A KSM page with a single user is pointless: undo it. */
+		ksm_break_item(item);
+		return;
+	}
+	folio_lock(kfolio);
+	node = ksm_stable_insert(kfolio);
+	if (node) {
+		ksm_stable_append(other, node);
+		ksm_stable_append(item, node);
+	}
+	folio_unlock(kfolio);
+	if (!node) {
+		ksm_break_item(other);
+		ksm_break_item(item);
+	}
+}
+
+/**
+ * ksm_cmp_and_merge() - the decision for one scanned page
+ * @page: the page at the item's address, referenced by the caller
+ * @item: its rmap item
+ *
+ * Order of attempts: a KSM page is only (re)recorded; a page of zeroes
+ * goes to the zero page (use_zero_pages); a page matching a stable node is
+ * merged into it at once; otherwise a page whose checksum did not change
+ * since the last round is matched against (or linked into) the unstable
+ * tree.
+ */
+void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item)
+{
+	struct folio *folio = page_folio(page);
+	struct ksm_stable_node *node;
+	struct ksm_rmap_item *other;
+	struct page *opage = NULL;
+	struct folio *kfolio;
+	bool same_folio;
+	u64 csum;
+
+	if (folio_test_ksm(folio)) {
+		node = ksm_folio_node(folio);
+		if (!node)
+			return;
+		if ((item->addr & KSM_ITEM_STABLE) && item->snode == node)
+			return;
+		unlink_item(item);
+		adopt_ksm_mapping(item, folio, node);
+		return;
+	}
+
+	unlink_item(item);
+	csum = ksm_checksum(page);
+
+	if (ksm_use_zero_pages && csum == ksm_zero_csum &&
+	    !merge_zero(item, page)) {
+		item->csum = csum;
+		return;
+	}
+
+	kfolio = ksm_stable_search(page, csum);
+	if (IS_ERR(kfolio)) {
+		item->csum = csum;
+		return;
+	}
+	if (kfolio) {
+		if (!merge_item(item, page, folio_page(kfolio, 0))) {
+			folio_lock(kfolio);
+			node = ksm_folio_node(kfolio);
+			if (node)
+				ksm_stable_append(item, node);
+			folio_unlock(kfolio);
+			if (!node)
+				ksm_break_item(item);
+		} else {
+			item->csum = csum;
+		}
+		folio_put(kfolio);
+		return;
+	}
+
+	if (item->csum != csum) {
+		/* Changed since the last round: volatile, try again later. */
+		item->csum = csum;
+		return;
+	}
+
+	other = ksm_unstable_search_insert(item, page, &opage);
+	if (!other)
+		return;
+	same_folio = PageTransCompound(page) &&
+		     compound_head(page) == compound_head(opage);
+	merge_pair(item, page, other, opage);
+	put_page(opage);
+	/*
+	 * Two pages of one THP cannot be merged while both references are
+	 * held (the split fails); split it now so the next round can.
+	 */
+	if (same_folio && !folio_test_ksm(page_folio(page)) &&
+	    trylock_page(page)) {
+		split_huge_page(page);
+		unlock_page(page);
+	}
+}

@@ -1,0 +1,718 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksmd: the scanning thread, its cursor over the registered mms, vmas and
+ * pages, the per-mm lists of rmap items, and "smart scan" skipping.
+ *
+ * One round visits every anonymous page of every VM_MERGEABLE vma of
+ * every registered mm, in list order, pages_to_scan pages per wake-up.
+ * The unstable trees are emptied at the start of each round.
+ */
+#include <linux/mm.h>
+#include <linux/mm_inline.h>
+#include <linux/rmap.h>
+#include <linux/pagemap.h>
+#include <linux/pagewalk.h>
+#include <linux/highmem.h>
+#include <linux/hashtable.h>
+#include <linux/kthread.h>
+#include <linux/freezer.h>
+#include <linux/swap.h>
+#include <linux/xxhash.h>
+#include <linux/ksm.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/coredump.h>
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/ksm.h>
+
+#include "ksm_internal.h"
+
+DEFINE_MUTEX(ksm_thread_mutex);
+DEFINE_SPINLOCK(ksm_mmlist_lock);
+DECLARE_WAIT_QUEUE_HEAD(ksm_thread_wait);
+DECLARE_WAIT_QUEUE_HEAD(ksm_iter_wait);
+
+struct ksm_mm_slot ksm_mm_head = {
+	.link = LIST_HEAD_INIT(ksm_mm_head.link),
+};
+
+struct ksm_scan_cursor ksm_cursor = {
+	.slot = &ksm_mm_head,
+};
+
+#define KSM_SLOT_HASH_BITS 10
+static DEFINE_HASHTABLE(ksm_slot_hash, KSM_SLOT_HASH_BITS);
+
+static struct kmem_cache *ksm_item_cache;
+static struct kmem_cache *ksm_slot_cache;
+
+/* Statistics, all changed under ksm_thread_mutex. */
+unsigned long ksm_pages_scanned;
+unsigned long ksm_pages_shared;
+unsigned long ksm_pages_sharing;
+unsigned long ksm_pages_unshared;
+unsigned long ksm_pages_skipped;
+unsigned long ksm_nr_items;
+unsigned long ksm_chains;
+unsigned long ksm_dups;
+
+/* Pages of zeroes merged into the zero page (include/linux/ksm.h). */
+atomic_long_t ksm_zero_pages = ATOMIC_LONG_INIT(0);
+
+/**
+ * ksm_checksum() - the 64-bit content key of a page
+ * @page: the page
+ *
+ * Return: xxhash64 of the page's bytes, seed 0.
+ */
+u64 ksm_checksum(struct page *page)
+{
+	void *kaddr = kmap_local_page(page);
+	u64 sum = xxh64(kaddr, PAGE_SIZE, 0);
+
+	kunmap_local(kaddr);
+	return sum;
+}
+
+/**
+ * ksm_slot_cache_init() - create the slab caches of items and mm slots
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int __init ksm_slot_cache_init(void)
+{
+	ksm_item_cache = KMEM_CACHE(ksm_rmap_item, 0);
+	ksm_slot_cache = KMEM_CACHE(ksm_mm_slot, 0);
+	if (ksm_item_cache && ksm_slot_cache)
+		return 0;
+	kmem_cache_destroy(ksm_item_cache);
+	kmem_cache_destroy(ksm_slot_cache);
+	ksm_item_cache = NULL;
+	ksm_slot_cache = NULL;
+	return -ENOMEM;
+}
+
+/**
+ * ksm_slot_alloc() - allocate a zeroed mm slot
+ *
+ * Return: the slot or NULL.
+ */
+struct ksm_mm_slot *ksm_slot_alloc(void)
+{
+	if (!ksm_slot_cache)
+		return NULL;
+	return kmem_cache_zalloc(ksm_slot_cache, GFP_KERNEL);
+}
+
+/**
+ * ksm_slot_free() - free an mm slot
+ * @slot: the slot, already off the list and hash
+ */
+void ksm_slot_free(struct ksm_mm_slot *slot)
+{
+	kmem_cache_free(ksm_slot_cache, slot);
+}
+
+/**
+ * ksm_slot_lookup() - the slot of an mm
+ * @mm: the mm
+ *
+ * Caller holds ksm_mmlist_lock.
+ *
+ * Return: the slot, or NULL if @mm is not registered.
+ */
+struct ksm_mm_slot *ksm_slot_lookup(struct mm_struct *mm)
+{
+	struct ksm_mm_slot *slot;
+
+	hash_for_each_possible(ksm_slot_hash, slot, hash, (unsigned long)mm)
+		if (slot->mm == mm)
+			return slot;
+	return NULL;
+}
+
+/**
+ * ksm_slot_hash_add() - enter a slot in the mm hash
+ * @slot: the slot
+ * @mm: its mm
+ *
+ * Caller holds ksm_mmlist_lock.
+ */
+void ksm_slot_hash_add(struct ksm_mm_slot *slot, struct mm_struct *mm)
+{
+	slot->mm = mm;
+	hash_add(ksm_slot_hash, &slot->hash, (unsigned long)mm);
+}
+
+/**
+ * ksm_slot_unhash() - take a slot off the scan list and the hash
+ * @slot: the slot
+ *
+ * Caller holds ksm_mmlist_lock.
+ */
+void ksm_slot_unhash(struct ksm_mm_slot *slot)
+{
+	hash_del(&slot->hash);
+	list_del(&slot->link);
+}
+
+/**
+ * ksm_item_alloc() - a new item for @addr in @mm
+ * @mm: the mm
+ * @addr: page-aligned address
+ *
+ * Return: the item (not yet on any list) or NULL.
+ */
+struct ksm_rmap_item *ksm_item_alloc(struct mm_struct *mm, unsigned long addr)
+{
+	struct ksm_rmap_item *item;
+
+	item = kmem_cache_zalloc(ksm_item_cache,
+				 GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
+	if (!item)
+		return NULL;
+	item->mm = mm;
+	item->addr = addr;
+	ksm_nr_items++;
+	mm->ksm_rmap_items++;
+	return item;
+}
+
+/**
+ * ksm_item_free() - free an unlinked item
+ * @item: the item
+ */
+void ksm_item_free(struct ksm_rmap_item *item)
+{
+	ksm_nr_items--;
+	item->mm->ksm_rmap_items--;
+	kmem_cache_free(ksm_item_cache, item);
+}
+
+/**
+ * ksm_item_unlink() - take an item out of whichever tree it is in
+ * @item: the item
+ */
+void ksm_item_unlink(struct ksm_rmap_item *item)
+{
+	if (item->addr & KSM_ITEM_STABLE)
+		ksm_stable_remove_item(item);
+	else
+		ksm_unstable_remove_item(item);
+	cond_resched();
+}
+
+/**
+ * ksm_free_items_from() - free the items from @pos to the end of the list
+ * @pos: link to the first item to free; set to NULL
+ */
+void ksm_free_items_from(struct ksm_rmap_item **pos)
+{
+	struct ksm_rmap_item *item;
+
+	while ((item = *pos)) {
+		*pos = item->next;
+		ksm_item_unlink(item);
+		ksm_item_free(item);
+	}
+}
+
+/*
+ * Unregister @slot's mm: the slot leaves the list and hash and is freed,
+ * and the mm loses MMF_VM_MERGEABLE. MMF_VM_MERGE_ANY goes too with
+ * @all; otherwise it stays so that ksm_add_vma() registers the mm again
+ * at its next mmap. Called with ksm_mmlist_lock held; the caller drops
+ * the mm reference the slot held once it is done with the mm.
+ */
+static void forget_slot(struct ksm_mm_slot *slot, bool all)
+{
+	struct mm_struct *mm = slot->mm;
+
+	ksm_slot_unhash(slot);
+	ksm_slot_free(slot);
+	clear_bit(MMF_VM_MERGEABLE, &mm->flags);
+	if (all)
+		clear_bit(MMF_VM_MERGE_ANY, &mm->flags);
+}
+
+/*
+ * The item for @addr at list position @pos: items for lower addresses
+ * found there no longer have a page and are freed; a missing item is
+ * created.
+ */
+static struct ksm_rmap_item *item_at(struct mm_struct *mm,
+				     struct ksm_rmap_item **pos,
+				     unsigned long addr)
+{
+	struct ksm_rmap_item *item;
+
+	while ((item = *pos)) {
+		if (ksm_item_addr(item) == addr)
+			return item;
+		if (ksm_item_addr(item) > addr)
+			break;
+		*pos = item->next;
+		ksm_item_unlink(item);
+		ksm_item_free(item);
+	}
+	item = ksm_item_alloc(mm, addr);
+	if (item) {
+		item->next = *pos;
+		*pos = item;
+	}
+	return item;
+}
+
+/*
+ * Rounds in which smart scan skips nothing, set when a program offers new
+ * memory (madvise, prctl). An old page that is being skipped is not in
+ * the unstable tree, so a fresh duplicate of it could not be found there;
+ * the rounds that follow an offer give every old page its chance to meet
+ * the new ones. Three rounds: the one under way, the one in which the new
+ * pages' checksums settle, and the one in which they can pair.
+ */
+static atomic_t ksm_fresh_rounds = ATOMIC_INIT(0);
+
+/**
+ * ksm_note_new_candidates() - new mergeable memory was offered
+ *
+ * Called when madvise(MADV_MERGEABLE) or prctl(PR_SET_MEMORY_MERGE) makes
+ * a vma mergeable; turns smart scan skipping off for the next rounds.
+ */
+void ksm_note_new_candidates(void)
+{
+	atomic_set(&ksm_fresh_rounds, 3);
+}
+
+/* Rounds to skip a page that failed to merge @age times (smart scan). */
+static unsigned int skip_rounds(unsigned int age)
+{
+	if (age > 8)
+		return 8;
+	if (age > 5)
+		return 4;
+	if (age > 3)
+		return 2;
+	return 1;
+}
+
+/*
+ * Smart scan: a page that stays unmerged round after round is looked at
+ * less and less often. KSM pages are never skipped.
+ */
+static bool smart_skip(struct page *page, struct ksm_rmap_item *item)
+{
+	unsigned int age, skips;
+
+	if (!ksm_smart_scan || PageKsm(page) ||
+	    atomic_read(&ksm_fresh_rounds))
+		return false;
+
+	age = (item->addr & KSM_ITEM_AGE_MASK) >> KSM_ITEM_AGE_SHIFT;
+	skips = (item->addr & KSM_ITEM_SKIP_MASK) >> KSM_ITEM_SKIP_SHIFT;
+	if (age < KSM_ITEM_AGE_MAX)
+		item->addr += 1UL << KSM_ITEM_AGE_SHIFT;
+	if (age < 3)
+		return false;
+	if (!skips) {
+		item->addr |= (unsigned long)skip_rounds(age) <<
+			      KSM_ITEM_SKIP_SHIFT;
+		return false;
+	}
+	item->addr -= 1UL << KSM_ITEM_SKIP_SHIFT;
+	ksm_pages_skipped++;
+	ksm_item_unlink(item);
+	return true;
+}
+
+struct anon_page_hit {
+	struct folio *folio;
+	struct page *page;
+	unsigned long addr;
+};
+
+/* The folio of @page if KSM could take it: anonymous, ordinary memory. */
+static struct folio *anon_folio(struct page *page)
+{
+	struct folio *folio = page ? page_folio(page) : NULL;
+
+	if (folio && folio_test_anon(folio) && !folio_is_zone_device(folio))
+		return folio;
+	return NULL;
+}
+
+/* Record the hit with a reference on its folio; returns 1 to end the walk. */
+static int take_hit(struct anon_page_hit *hit, struct folio *folio,
+		    struct page *page, unsigned long addr)
+{
+	folio_get(folio);
+	hit->folio = folio;
+	hit->page = page;
+	hit->addr = addr;
+	return 1;
+}
+
+/*
+ * A pmd that maps a THP: the page at @addr within it is the hit. Returns
+ * -EAGAIN when the pmd stopped being a leaf meanwhile (split under us).
+ */
+static int hit_in_huge_pmd(pmd_t *pmdp, unsigned long addr,
+			   struct mm_walk *walk)
+{
+	spinlock_t *ptl = pmd_lock(walk->mm, pmdp);
+	pmd_t pmdval = pmdp_get(pmdp);
+	struct folio *folio;
+	struct page *page;
+	int ret = -EAGAIN;
+
+	if (pmd_present(pmdval) && pmd_leaf(pmdval)) {
+		page = vm_normal_page_pmd(walk->vma, addr, pmdval);
+		folio = anon_folio(page);
+		ret = folio ? take_hit(walk->private, folio,
+				       page + ((addr & ~PMD_MASK) >> PAGE_SHIFT),
+				       addr) : 0;
+	}
+	spin_unlock(ptl);
+	return ret;
+}
+
+/* The ptes under one pmd: the first present anonymous page is the hit. */
+static int hit_in_ptes(pmd_t *pmdp, unsigned long addr, unsigned long end,
+		       struct mm_walk *walk)
+{
+	struct folio *folio;
+	struct page *page;
+	pte_t *first, *ptep;
+	spinlock_t *ptl;
+	pte_t entry;
+	int ret = 0;
+
+	first = pte_offset_map_lock(walk->mm, pmdp, addr, &ptl);
+	if (!first)
+		return 0;
+	for (ptep = first; addr < end && !ret; ptep++, addr += PAGE_SIZE) {
+		entry = ptep_get(ptep);
+		if (!pte_present(entry))
+			continue;
+		page = vm_normal_page(walk->vma, addr, entry);
+		folio = anon_folio(page);
+		if (folio)
+			ret = take_hit(walk->private, folio, page, addr);
+	}
+	pte_unmap_unlock(first, ptl);
+	return ret;
+}
+
+/* Page walk callback: stop at the first anonymous page of the range. */
+static int anon_page_pmd_entry(pmd_t *pmdp, unsigned long addr,
+			       unsigned long end, struct mm_walk *walk)
+{
+	pmd_t pmdval;
+	int ret;
+
+	if (ksm_mm_exiting(walk->mm))
+		return 0;
+	cond_resched();
+	pmdval = pmdp_get_lockless(pmdp);
+	if (!pmd_present(pmdval))
+		return 0;
+	if (IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) && pmd_leaf(pmdval)) {
+		ret = hit_in_huge_pmd(pmdp, addr, walk);
+		if (ret != -EAGAIN)
+			return ret;
+	}
+	return hit_in_ptes(pmdp, addr, end, walk);
+}
+
+static const struct mm_walk_ops anon_page_walk_ops = {
+	.pmd_entry = anon_page_pmd_entry,
+	.walk_lock = PGWALK_RDLOCK,
+};
+
+static void round_start(void)
+{
+	ksm_advisor_round_start();
+	atomic_dec_if_positive(&ksm_fresh_rounds);
+	trace_ksm_start_scan(ksm_cursor.seqnr, ksm_nr_items);
+	/*
+	 * Pages sitting in per-cpu LRU batches carry an extra reference
+	 * that makes the write-protect check fail: flush them once a round.
+	 */
+	lru_add_drain_all();
+	ksm_unstable_reset();
+}
+
+/* A round is over: it counts in full_scans from now on. */
+static void round_end(void)
+{
+	ksm_advisor_round_end();
+	trace_ksm_stop_scan(ksm_cursor.seqnr++, ksm_nr_items);
+}
+
+/*
+ * Look for the next anonymous page of @slot's mm from the cursor on.
+ * Returns its item (and the referenced page in *@pagep), or NULL when the
+ * mm is done (*@done set) or an item could not be allocated.
+ */
+static struct ksm_rmap_item *scan_mm(struct ksm_mm_slot *slot,
+				     struct page **pagep, bool *done)
+{
+	struct mm_struct *mm = slot->mm;
+	struct ksm_rmap_item *item;
+	struct anon_page_hit hit;
+	struct vm_area_struct *vma;
+	struct vma_iterator vmi;
+	int found;
+
+	*done = false;
+	vma_iter_init(&vmi, mm, ksm_cursor.addr);
+	for_each_vma(vmi, vma) {
+		if (!(vma->vm_flags & VM_MERGEABLE))
+			continue;
+		if (ksm_cursor.addr < vma->vm_start)
+			ksm_cursor.addr = vma->vm_start;
+		if (!vma->anon_vma) {
+			ksm_cursor.addr = vma->vm_end;
+			continue;
+		}
+		while (ksm_cursor.addr < vma->vm_end) {
+			if (ksm_mm_exiting(mm))
+				goto finished;
+			found = walk_page_range_vma(vma, ksm_cursor.addr,
+						    vma->vm_end,
+						    &anon_page_walk_ops, &hit);
+			if (found <= 0) {
+				ksm_cursor.addr = vma->vm_end;
+				break;
+			}
+			ksm_cursor.addr = hit.addr;
+			item = item_at(mm, ksm_cursor.pos, hit.addr);
+			if (!item) {
+				folio_put(hit.folio);
+				return NULL;
+			}
+			ksm_cursor.pos = &item->next;
+			ksm_cursor.addr += PAGE_SIZE;
+			if (smart_skip(hit.page, item)) {
+				folio_put(hit.folio);
+				continue;
+			}
+			flush_anon_page(vma, hit.page, hit.addr);
+			flush_dcache_page(hit.page);
+			*pagep = hit.page;
+			return item;
+		}
+	}
+finished:
+	*done = true;
+	return NULL;
+}
+
+/*
+ * The next page to look at, with its item; NULL at the end of a round or
+ * when nothing is registered.
+ */
+static struct ksm_rmap_item *next_item(struct page **pagep)
+{
+	struct ksm_mm_slot *slot = ksm_cursor.slot;
+	struct ksm_rmap_item *item;
+	struct mm_struct *mm;
+	bool done, drop;
+
+	if (list_empty(&ksm_mm_head.link))
+		return NULL;
+
+	if (slot == &ksm_mm_head) {
+		round_start();
+		spin_lock(&ksm_mmlist_lock);
+		slot = list_next_entry(slot, link);
+		ksm_cursor.slot = slot;
+		spin_unlock(&ksm_mmlist_lock);
+		/* The last mm may have left since the test above. */
+		if (slot == &ksm_mm_head)
+			return NULL;
+		ksm_cursor.addr = 0;
+		ksm_cursor.pos = &slot->items;
+	}
+
+	for (;;) {
+		mm = slot->mm;
+		mmap_read_lock(mm);
+		if (!ksm_mm_exiting(mm)) {
+			item = scan_mm(slot, pagep, &done);
+			if (!done) {
+				mmap_read_unlock(mm);
+				return item;
+			}
+		}
+		if (ksm_mm_exiting(mm)) {
+			/* Drop every item of an exiting mm. */
+			ksm_cursor.addr = 0;
+			ksm_cursor.pos = &slot->items;
+		}
+		/* Items past the last page found have no page any more. */
+		ksm_free_items_from(ksm_cursor.pos);
+
+		/*
+		 * No VM_MERGEABLE vma left (or the mm is exiting): forget
+		 * the mm, as __ksm_exit() would. The mm is unlocked before
+		 * the list lock: with its slot still hashed, __ksm_exit()
+		 * may free it as soon as that lock is dropped.
+		 */
+		spin_lock(&ksm_mmlist_lock);
+		ksm_cursor.slot = list_next_entry(slot, link);
+		drop = !ksm_cursor.addr;
+		if (drop)
+			forget_slot(slot, false);
+		mmap_read_unlock(mm);
+		spin_unlock(&ksm_mmlist_lock);
+		if (drop)
+			mmdrop(mm);
+
+		slot = ksm_cursor.slot;
+		if (slot == &ksm_mm_head)
+			break;
+		ksm_cursor.addr = 0;
+		ksm_cursor.pos = &slot->items;
+	}
+
+	round_end();
+	return NULL;
+}
+
+/*
+ * One batch of ksmd's work, under ksm_thread_mutex: look at up to @budget
+ * pages, fewer when a round ends or the thread is being frozen.
+ */
+static void scan_batch(unsigned int budget)
+{
+	struct ksm_rmap_item *item;
+	struct page *page;
+	unsigned int seen;
+
+	for (seen = 0; seen < budget && !freezing(current); seen++) {
+		item = next_item(&page);
+		if (!item)
+			break;
+		ksm_cmp_and_merge(page, item);
+		put_page(page);
+		cond_resched();
+	}
+	ksm_pages_scanned += seen;
+}
+
+/* ksmd has work when run is 1 and some mm is registered. */
+static bool ksmd_has_work(void)
+{
+	return READ_ONCE(ksm_run) == KSM_RUN_MERGE &&
+	       !list_empty(&ksm_mm_head.link);
+}
+
+static int ksmd_fn(void *unused)
+{
+	unsigned int ms;
+
+	set_freezable();
+	set_user_nice(current, 5);
+
+	while (!kthread_should_stop()) {
+		if (!ksmd_has_work()) {
+			wait_event_freezable(ksm_thread_wait,
+					     ksmd_has_work() ||
+					     kthread_should_stop());
+			continue;
+		}
+		mutex_lock(&ksm_thread_mutex);
+		if (ksmd_has_work())
+			scan_batch(ksm_pages_to_scan);
+		mutex_unlock(&ksm_thread_mutex);
+
+		/* A write to sleep_millisecs ends the nap early. */
+		ms = READ_ONCE(ksm_sleep_ms);
+		wait_event_freezable_timeout(ksm_iter_wait,
+					     READ_ONCE(ksm_sleep_ms) != ms,
+					     msecs_to_jiffies(ms));
+	}
+	return 0;
+}
+
+/**
+ * ksm_start_thread() - start ksmd
+ *
+ * Return: 0 or the error of kthread_run().
+ */
+int __init ksm_start_thread(void)
+{
+	struct task_struct *t = kthread_run(ksmd_fn, NULL, "ksmd");
+
+	return PTR_ERR_OR_ZERO(t);
+}
+
+/**
+ * ksm_unmerge_all() - unshare all KSM pages and free all items (run = 2)
+ *
+ * Called with ksm_thread_mutex held. mm slots stay registered; those of
+ * exiting mms are freed.
+ *
+ * Return: 0, or the error that stopped the unmerge (-ENOMEM, -ERESTARTSYS).
+ */
+int ksm_unmerge_all(void)
+{
+	struct ksm_mm_slot *slot;
+	struct vm_area_struct *vma;
+	struct mm_struct *mm;
+	bool drop;
+	int err = 0;
+
+	spin_lock(&ksm_mmlist_lock);
+	slot = list_first_entry(&ksm_mm_head.link, struct ksm_mm_slot, link);
+	ksm_cursor.slot = slot;
+	spin_unlock(&ksm_mmlist_lock);
+
+	while (slot != &ksm_mm_head) {
+		VMA_ITERATOR(vmi, slot->mm, 0);
+
+		mm = slot->mm;
+		mmap_read_lock(mm);
+		if (!ksm_mm_exiting(mm)) {
+			for_each_vma(vmi, vma) {
+				if (!(vma->vm_flags & VM_MERGEABLE) ||
+				    !vma->anon_vma)
+					continue;
+				err = ksm_unmerge_range(vma, vma->vm_start,
+							vma->vm_end, false);
+				if (err)
+					goto failed;
+			}
+		}
+		ksm_free_items_from(&slot->items);
+		mmap_read_unlock(mm);
+
+		spin_lock(&ksm_mmlist_lock);
+		ksm_cursor.slot = list_next_entry(slot, link);
+		drop = ksm_mm_exiting(mm);
+		if (drop)
+			forget_slot(slot, true);
+		spin_unlock(&ksm_mmlist_lock);
+		if (drop)
+			mmdrop(mm);
+		slot = ksm_cursor.slot;
+	}
+
+	/* Unmapped KSM folios may linger; they are not an error here. */
+	ksm_stable_remove_all();
+	ksm_unstable_reset();
+	ksm_cursor.seqnr = 0;
+	return 0;
+
+failed:
+	mmap_read_unlock(mm);
+	spin_lock(&ksm_mmlist_lock);
+	ksm_cursor.slot = &ksm_mm_head;
+	spin_unlock(&ksm_mmlist_lock);
+	return err;
+}
+
+#ifdef CONFIG_KSM_KUNIT_TEST
+#include "tests/scan-kunit.h"
+#endif

@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The stable trees: one node per KSM folio, ordered by the xxhash64 of the
+ * (write-protected, hence unchanging) content and, for equal hashes, by
+ * the content itself. Equal content that cannot be shared by one more
+ * mapping (max_page_sharing) is kept as a chain: a tree node heading a
+ * list of "dup" nodes, one per KSM folio of that content.
+ *
+ * A stable node does not pin its folio. The folio's ->mapping points back
+ * to the node (tagged PAGE_MAPPING_KSM); a node is trusted only while that
+ * back pointer is intact, which ksm_node_folio() checks each time. When a
+ * folio is freed its ->mapping is cleared, and the node becomes stale and
+ * is dropped on the next look.
+ */
+#include <linux/mm.h>
+#include <linux/rmap.h>
+#include <linux/pagemap.h>
+#include <linux/ksm.h>
+#include <linux/slab.h>
+#include <linux/jiffies.h>
+#include <linux/sched.h>
+#include <trace/events/ksm.h>
+
+#include "ksm_internal.h"
+
+static struct kmem_cache *ksm_node_cache;
+
+/**
+ * ksm_stable_cache_init() - create the slab cache of stable nodes
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int __init ksm_stable_cache_init(void)
+{
+	ksm_node_cache = KMEM_CACHE(ksm_stable_node, 0);
+	return ksm_node_cache ? 0 : -ENOMEM;
+}
+
+static struct ksm_stable_node *node_alloc(void)
+{
+	/* Reserves help ksmd make progress when memory is tight. */
+	return kmem_cache_zalloc(ksm_node_cache, GFP_KERNEL | __GFP_HIGH);
+}
+
+static void node_free(struct ksm_stable_node *node)
+{
+	WARN_ON_ONCE(node->kind != KSM_NODE_CHAIN && node->nr_items);
+	kmem_cache_free(ksm_node_cache, node);
+}
+
+/**
+ * ksm_node_can_share() - may one more mapping (plus @extra) use this node?
+ * @node: a plain or dup stable node
+ * @extra: mappings already promised beyond the one being added
+ *
+ * A node whose last mapping went away is not worth merging into: its
+ * folio is about to be freed.
+ *
+ * Return: true if the node is a candidate for another mapping.
+ */
+bool ksm_node_can_share(const struct ksm_stable_node *node, int extra)
+{
+	return node->nr_items > 0 &&
+	       node->nr_items + extra < ksm_max_page_sharing;
+}
+
+/**
+ * ksm_chain_dups_needed() - KSM folios needed for a number of mappings
+ * @mappings: mappings of one content
+ * @max_sharing: the max_page_sharing limit
+ *
+ * Return: how many KSM folios hold @mappings when each takes at most
+ * @max_sharing of them.
+ */
+int ksm_chain_dups_needed(unsigned long mappings, int max_sharing)
+{
+	if (max_sharing < 2)
+		return -EINVAL;
+	return DIV_ROUND_UP(mappings, (unsigned long)max_sharing);
+}
+
+/**
+ * ksm_items_to_pages() - pages_shared/pages_sharing of one node
+ * @nr_items: number of mappings of the node
+ * @shared: incremented by the node's contribution to pages_shared
+ * @sharing: incremented by the node's contribution to pages_sharing
+ *
+ * Return: @nr_items, for convenience.
+ */
+int ksm_items_to_pages(int nr_items, int *shared, int *sharing)
+{
+	if (nr_items > 0) {
+		*shared += 1;
+		*sharing += nr_items - 1;
+	}
+	return nr_items;
+}
+
+static struct rb_root *node_root(struct ksm_stable_node *node)
+{
+	return ksm_stable_roots + node->nid;
+}
+
+/*
+ * Forget a node whose folio is gone (or is being given up): every item
+ * that pointed at it goes back to the unlinked state, then the node leaves
+ * its tree or chain and is freed. An empty chain is left for the next
+ * lookup through it to free.
+ */
+static void node_drop(struct ksm_stable_node *node)
+{
+	struct ksm_rmap_item *item;
+	struct hlist_node *tmp;
+
+	hlist_for_each_entry_safe(item, tmp, &node->hlist, link) {
+		node->nr_items--;
+		if (node->nr_items) {
+			ksm_pages_sharing--;
+			trace_ksm_remove_rmap_item(node->kpfn, item, item->mm);
+		} else {
+			ksm_pages_shared--;
+		}
+		item->mm->ksm_merging_pages--;
+		put_anon_vma(item->anon_vma);
+		item->anon_vma = NULL;
+		hlist_del(&item->link);
+		item->addr &= ~(KSM_ITEM_STABLE | KSM_ITEM_UNSTABLE |
+				KSM_ITEM_ROUND);
+		item->csum = node->csum;
+		cond_resched();
+	}
+	WARN_ON_ONCE(node->nr_items);
+
+	trace_ksm_remove_ksm_page(node->kpfn);
+	if (node->kind == KSM_NODE_DUP) {
+		hlist_del(&node->dup_link);
+		node->chain->nr_items--;
+		ksm_dups--;
+	} else {
+		rb_erase(&node->rb, node_root(node));
+	}
+	node_free(node);
+}
+
+/**
+ * ksm_node_folio() - the KSM folio of a stable node, if it is still one
+ * @node: a plain or dup stable node
+ * @mode: whether to return the folio locked (or only trylocked)
+ *
+ * Takes a reference on the folio and checks that its ->mapping still
+ * names @node. A stale node is dropped. A folio whose refcount is frozen
+ * in the swap cache may be in the middle of migration and is waited for;
+ * migration moves node->kpfn before the old folio's ->mapping is cleared,
+ * so a changed kpfn means "look again".
+ *
+ * Return: the referenced folio; NULL if the node was stale (and is freed
+ * now); ERR_PTR(-EBUSY) if @mode is KSM_TRYLOCK and the lock was taken.
+ */
+struct folio *ksm_node_folio(struct ksm_stable_node *node,
+			     enum ksm_lock_mode mode)
+{
+	void *key = (void *)((unsigned long)node | PAGE_MAPPING_KSM);
+	unsigned long pfn;
+	struct folio *folio;
+
+retry:
+	pfn = READ_ONCE(node->kpfn);
+	folio = pfn_folio(pfn);
+	if (READ_ONCE(folio->mapping) != key)
+		goto gone;
+
+	/*
+	 * A zero refcount mostly means freed; a swap cache folio can have
+	 * it frozen while it is being migrated or removed: spin on that.
+	 */
+	for (;;) {
+		if (folio_try_get(folio))
+			break;
+		if (!folio_test_swapcache(folio))
+			goto gone;
+		cpu_relax();
+	}
+	if (READ_ONCE(folio->mapping) != key)
+		goto gone_put;
+
+	if (mode == KSM_TRYLOCK) {
+		if (!folio_trylock(folio)) {
+			folio_put(folio);
+			return ERR_PTR(-EBUSY);
+		}
+	} else if (mode == KSM_LOCK) {
+		folio_lock(folio);
+	}
+	if (mode != KSM_NOLOCK && READ_ONCE(folio->mapping) != key) {
+		folio_unlock(folio);
+		goto gone_put;
+	}
+	return folio;
+
+gone_put:
+	folio_put(folio);
+gone:
+	/* Pairs with the write barrier in folio_migrate_ksm(). */
+	smp_rmb();
+	if (READ_ONCE(node->kpfn) != pfn)
+		goto retry;
+	node_drop(node);
+	return NULL;
+}
+
+static void chain_free(struct ksm_stable_node *chain, struct rb_root *root)
+{
+	rb_erase(&chain->rb, root);
+	node_free(chain);
+	ksm_chains--;
+}
+
+/*
+ * Choose the dup of a chain to merge into: the fullest one that still has
+ * room, else any live one. With @prune (rate limited by
+ * stable_node_chains_prune_millisecs) every dup is looked at, which drops
+ * the stale ones. A chain left with one dup is replaced in the tree by
+ * that dup (*@nodep then points to it); a chain left with none is freed.
+ *
+ * Returns the chosen dup's folio, referenced, and the dup in *@dupp; NULL
+ * if the chain is gone.
+ */
+static struct folio *chain_pick(struct ksm_stable_node **nodep,
+				struct ksm_stable_node **dupp, bool prune)
+{
+	struct ksm_stable_node *chain = *nodep, *dup, *best = NULL;
+	struct rb_root *root = node_root(chain);
+	struct folio *folio, *best_folio = NULL;
+	struct hlist_node *tmp;
+
+	if (prune && time_before(jiffies, chain->prune_time +
+				 msecs_to_jiffies(ksm_chain_prune_ms)))
+		prune = false;
+	if (prune)
+		chain->prune_time = jiffies;
+
+	hlist_for_each_entry_safe(dup, tmp, &chain->hlist, dup_link) {
+		cond_resched();
+		folio = ksm_node_folio(dup, KSM_NOLOCK);
+		if (!folio)
+			continue;
+		if (best && !(ksm_node_can_share(dup, 0) &&
+			      (!ksm_node_can_share(best, 0) ||
+			       dup->nr_items > best->nr_items))) {
+			folio_put(folio);
+			continue;
+		}
+		if (best_folio)
+			folio_put(best_folio);
+		best = dup;
+		best_folio = folio;
+		if (!prune && ksm_node_can_share(best, 0))
+			break;
+	}
+
+	if (!best) {
+		chain_free(chain, root);
+		*dupp = NULL;
+		return NULL;
+	}
+
+	if (hlist_is_singular_node(&best->dup_link, &chain->hlist)) {
+		/* Only one folio of this content left: no chain needed. */
+		hlist_del(&best->dup_link);
+		ksm_dups--;
+		best->kind = KSM_NODE_PLAIN;
+		best->nid = chain->nid;
+		rb_replace_node(&chain->rb, &best->rb, root);
+		node_free(chain);
+		ksm_chains--;
+		*nodep = best;
+	} else if (chain->hlist.first != &best->dup_link &&
+		   ksm_node_can_share(best, 1)) {
+		/* Keep a dup with room at the head for the next search. */
+		hlist_del(&best->dup_link);
+		hlist_add_head(&best->dup_link, &chain->hlist);
+	}
+	*dupp = best;
+	return best_folio;
+}
+
+/* The folio of a tree node (plain, or the chosen dup of a chain). */
+static struct folio *tree_node_folio(struct ksm_stable_node **nodep,
+				     struct ksm_stable_node **dupp, bool prune)
+{
+	if ((*nodep)->kind == KSM_NODE_CHAIN)
+		return chain_pick(nodep, dupp, prune);
+	*dupp = *nodep;
+	return ksm_node_folio(*nodep, KSM_NOLOCK);
+}
+
+/**
+ * ksm_stable_search() - find a KSM folio with the content of @page
+ * @page: the page being scanned (not a KSM page)
+ * @csum: its current checksum
+ *
+ * Only nodes whose key equals @csum have their content compared.
+ *
+ * Return: a referenced KSM folio with the same content and room for one
+ * more mapping, NULL if there is none, or ERR_PTR(-EBUSY) if the folio
+ * found is locked by someone else (try again later).
+ */
+struct folio *ksm_stable_search(struct page *page, u64 csum)
+{
+	struct rb_root *root = ksm_stable_roots + ksm_tree_of_pfn(page_to_pfn(page));
+	struct ksm_stable_node *node, *dup;
+	struct rb_node *cur;
+	struct folio *folio;
+	int cmp;
+
+restart:
+	cur = root->rb_node;
+	while (cur) {
+		cond_resched();
+		node = rb_entry(cur, struct ksm_stable_node, rb);
+		cmp = ksm_key_cmp(csum, node->csum);
+		if (cmp) {
+			cur = cmp < 0 ? cur->rb_left : cur->rb_right;
+			continue;
+		}
+		folio = tree_node_folio(&node, &dup, true);
+		if (!folio)
+			goto restart;	/* a stale node left: tree rebalanced */
+		cmp = memcmp_pages(page, folio_page(folio, 0));
+		if (cmp) {
+			folio_put(folio);
+			cur = cmp < 0 ? node->rb.rb_left : node->rb.rb_right;
+			continue;
+		}
+		if (!ksm_node_can_share(dup, 0)) {
+			/* All full: the unstable tree will make a new dup. */
+			folio_put(folio);
+			return NULL;
+		}
+		/*
+		 * Take and drop the lock so that a migration of this folio
+		 * that started before us sees our reference.
+		 */
+		if (!folio_trylock(folio)) {
+			folio_put(folio);
+			return ERR_PTR(-EBUSY);
+		}
+		if (ksm_folio_node(folio) != dup) {
+			folio_unlock(folio);
+			folio_put(folio);
+			goto restart;
+		}
+		folio_unlock(folio);
+		return folio;
+	}
+	return NULL;
+}
+
+/**
+ * ksm_stable_insert() - give a new KSM folio its stable node
+ * @kfolio: the folio, locked, write-protected in every mapping, with
+ *          ->mapping already tagged PAGE_MAPPING_KSM
+ *
+ * The key is hashed here, from the write-protected content. A folio whose
+ * content is already in the tree becomes a dup of that content's chain
+ * (the chain is created when needed).
+ *
+ * Return: the new node, or NULL if memory ran out.
+ */
+struct ksm_stable_node *ksm_stable_insert(struct folio *kfolio)
+{
+	unsigned long pfn = folio_pfn(kfolio);
+	int nid = ksm_tree_of_pfn(pfn);
+	struct rb_root *root = ksm_stable_roots + nid;
+	struct ksm_stable_node *node = NULL, *dup, *fresh, *chain;
+	struct rb_node **link, *parent;
+	struct folio *folio;
+	bool same = false;
+	u64 csum;
+	int cmp;
+
+	csum = ksm_checksum(folio_page(kfolio, 0));
+restart:
+	link = &root->rb_node;
+	parent = NULL;
+	while (*link) {
+		cond_resched();
+		node = rb_entry(*link, struct ksm_stable_node, rb);
+		cmp = ksm_key_cmp(csum, node->csum);
+		if (!cmp) {
+			folio = tree_node_folio(&node, &dup, false);
+			if (!folio)
+				goto restart;
+			cmp = memcmp_pages(folio_page(kfolio, 0),
+					   folio_page(folio, 0));
+			folio_put(folio);
+		}
+		if (!cmp) {
+			same = true;
+			break;
+		}
+		parent = *link;
+		link = cmp < 0 ? &parent->rb_left : &parent->rb_right;
+	}
+
+	fresh = node_alloc();
+	if (!fresh)
+		return NULL;
+	INIT_HLIST_HEAD(&fresh->hlist);
+	fresh->csum = csum;
+	fresh->kpfn = pfn;
+	fresh->nid = nid;
+
+	if (!same) {
+		fresh->kind = KSM_NODE_PLAIN;
+		rb_link_node(&fresh->rb, parent, link);
+		rb_insert_color(&fresh->rb, root);
+	} else {
+		chain = node;
+		if (node->kind != KSM_NODE_CHAIN) {
+			/* Turn the plain node into the first dup of a chain. */
+			chain = node_alloc();
+			if (!chain) {
+				node_free(fresh);
+				return NULL;
+			}
+			INIT_HLIST_HEAD(&chain->hlist);
+			chain->kind = KSM_NODE_CHAIN;
+			chain->csum = node->csum;
+			chain->nid = node->nid;
+			chain->prune_time = jiffies;
+			rb_replace_node(&node->rb, &chain->rb, root);
+			ksm_chains++;
+			node->kind = KSM_NODE_DUP;
+			node->chain = chain;
+			hlist_add_head(&node->dup_link, &chain->hlist);
+			chain->nr_items++;
+			ksm_dups++;
+		}
+		fresh->kind = KSM_NODE_DUP;
+		fresh->chain = chain;
+		hlist_add_head(&fresh->dup_link, &chain->hlist);
+		chain->nr_items++;
+		ksm_dups++;
+	}
+	ksm_folio_set_node(kfolio, fresh);
+	return fresh;
+}
+
+/**
+ * ksm_stable_append() - record that @item maps the KSM folio of @node
+ * @item: an unlinked rmap item whose anon_vma is already pinned
+ * @node: plain or dup node; its folio must be locked by the caller
+ */
+void ksm_stable_append(struct ksm_rmap_item *item,
+		       struct ksm_stable_node *node)
+{
+	if (node->nr_items++)
+		ksm_pages_sharing++;
+	else
+		ksm_pages_shared++;
+	item->snode = node;
+	item->addr |= KSM_ITEM_STABLE;
+	hlist_add_head(&item->link, &node->hlist);
+	item->mm->ksm_merging_pages++;
+}
+
+/**
+ * ksm_stable_remove_item() - take a stable item off its node
+ * @item: an item with KSM_ITEM_STABLE set
+ *
+ * The item keeps the node's key as its last checksum.
+ */
+void ksm_stable_remove_item(struct ksm_rmap_item *item)
+{
+	struct ksm_stable_node *node = item->snode;
+	struct folio *folio;
+
+	folio = ksm_node_folio(node, KSM_LOCK);
+	if (!folio)
+		return;	/* the node was stale: node_drop() did the work */
+
+	hlist_del(&item->link);
+	node->nr_items--;
+	if (node->nr_items)
+		ksm_pages_sharing--;
+	else
+		ksm_pages_shared--;
+	item->mm->ksm_merging_pages--;
+	put_anon_vma(item->anon_vma);
+	item->anon_vma = NULL;
+	item->addr &= ~KSM_ITEM_STABLE;
+	item->csum = node->csum;
+	folio_unlock(folio);
+	folio_put(folio);
+}
+
+/*
+ * Give up a node whose folio is no longer mapped (sysfs changing a knob
+ * that needs empty trees). Returns -EBUSY if the folio is still mapped.
+ */
+static int node_release(struct ksm_stable_node *node)
+{
+	struct folio *folio;
+	int err = -EBUSY;
+
+	folio = ksm_node_folio(node, KSM_LOCK);
+	if (!folio)
+		return 0;
+	if (!folio_mapped(folio)) {
+		/* Still tagged KSM, but no longer found through a node. */
+		ksm_folio_set_node(folio, NULL);
+		node_drop(node);
+		err = 0;
+	}
+	folio_unlock(folio);
+	folio_put(folio);
+	return err;
+}
+
+/**
+ * ksm_stable_remove_all() - empty the stable trees where possible
+ *
+ * Nodes whose folios are still mapped stay.
+ *
+ * Return: 0, or -EBUSY if some node could not be removed.
+ */
+int ksm_stable_remove_all(void)
+{
+	struct ksm_stable_node *node, *dup;
+	struct hlist_node *tmp;
+	struct rb_node *cur, *next;
+	int nid, err = 0;
+
+	for (nid = 0; nid < ksm_nr_trees; nid++) {
+		for (cur = rb_first(ksm_stable_roots + nid); cur; cur = next) {
+			next = rb_next(cur);
+			node = rb_entry(cur, struct ksm_stable_node, rb);
+			if (node->kind != KSM_NODE_CHAIN) {
+				if (node_release(node))
+					err = -EBUSY;
+				cond_resched();
+				continue;
+			}
+			hlist_for_each_entry_safe(dup, tmp, &node->hlist,
+						  dup_link) {
+				if (node_release(dup))
+					err = -EBUSY;
+				cond_resched();
+			}
+			if (hlist_empty(&node->hlist))
+				chain_free(node, ksm_stable_roots + nid);
+		}
+	}
+	return err;
+}
+
+#ifdef CONFIG_KSM_KUNIT_TEST
+#include "tests/stable_tree-kunit.h"
+#endif
