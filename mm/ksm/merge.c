@@ -260,7 +260,7 @@ static int map_ksm_page(struct vm_area_struct *vma, struct page *page,
 	struct folio *old = page_folio(page);
 	unsigned long addr, kpfn = page_to_pfn(kpage);
 	pte_t *ptep, newpte;
-	spinlock_t *ptl;
+	spinlock_t *ptl;		/* the pte table's lock */
 	pmd_t *pmd, pmdval;
 	int ret = -EFAULT;
 

@@ -42,6 +42,12 @@ static bool vma_mergeable_kind(struct vm_area_struct *vma)
 	return !(vma->vm_flags & unfit) && !vma_is_dax(vma);
 }
 
+/* Make sure ksmd knows @mm. Return: 0 or -ENOMEM. */
+static int ensure_registered(struct mm_struct *mm)
+{
+	return test_bit(MMF_VM_MERGEABLE, &mm->flags) ? 0 : __ksm_enter(mm);
+}
+
 static void vma_set_mergeable(struct vm_area_struct *vma)
 {
 	if (vma_mergeable_kind(vma) && !(vma->vm_flags & VM_MERGEABLE))
@@ -59,9 +65,11 @@ void ksm_add_vma(struct vm_area_struct *vma)
 	if (!test_bit(MMF_VM_MERGE_ANY, &mm->flags))
 		return;
 	vma_set_mergeable(vma);
-	/* ksmd may have dropped the mm when it had no mergeable vma. */
-	if (unlikely(!test_bit(MMF_VM_MERGEABLE, &mm->flags)))
-		__ksm_enter(mm);
+	/*
+	 * ksmd may have dropped the mm when it had no mergeable vma. Out of
+	 * memory here, the vma is merely not scanned until the next mmap.
+	 */
+	ensure_registered(mm);
 }
 
 /**
@@ -77,17 +85,15 @@ int ksm_enable_merge_any(struct mm_struct *mm)
 
 	VMA_ITERATOR(vmi, mm, 0);
 
-	if (test_bit(MMF_VM_MERGE_ANY, &mm->flags))
-		return 0;
-	if (!test_bit(MMF_VM_MERGEABLE, &mm->flags)) {
-		err = __ksm_enter(mm);
+	if (!test_bit(MMF_VM_MERGE_ANY, &mm->flags)) {
+		err = ensure_registered(mm);
 		if (err)
 			return err;
+		set_bit(MMF_VM_MERGE_ANY, &mm->flags);
+		for_each_vma(vmi, vma)
+			vma_set_mergeable(vma);
+		ksm_note_new_candidates();
 	}
-	set_bit(MMF_VM_MERGE_ANY, &mm->flags);
-	for_each_vma(vmi, vma)
-		vma_set_mergeable(vma);
-	ksm_note_new_candidates();
 	return 0;
 }
 
@@ -178,11 +184,9 @@ int ksm_madvise(struct vm_area_struct *vma, unsigned long start,
 	if (advice == MADV_MERGEABLE) {
 		if ((vma->vm_flags & VM_MERGEABLE) || !vma_mergeable_kind(vma))
 			return 0;
-		if (!test_bit(MMF_VM_MERGEABLE, &mm->flags)) {
-			err = __ksm_enter(mm);
-			if (err)
-				return err;
-		}
+		err = ensure_registered(mm);
+		if (err)
+			return err;
 		*vm_flags |= VM_MERGEABLE;
 		ksm_note_new_candidates();
 	} else if (advice == MADV_UNMERGEABLE) {

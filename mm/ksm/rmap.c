@@ -35,7 +35,7 @@ static bool walk_item(struct folio *folio, struct ksm_rmap_item *item,
 	unsigned long addr = ksm_item_addr(item);
 	struct anon_vma_chain *avc;
 	struct vm_area_struct *vma;
-	bool go_on = true;
+	bool go_on = true, own_mm;
 
 	if (!anon_vma_trylock_read(av)) {
 		if (rwc->try_lock) {
@@ -49,7 +49,8 @@ static bool walk_item(struct folio *folio, struct ksm_rmap_item *item,
 		vma = avc->vma;
 		if (addr < vma->vm_start || addr >= vma->vm_end)
 			continue;
-		if ((vma->vm_mm != item->mm) != others)
+		own_mm = vma->vm_mm == item->mm;
+		if (own_mm == others)
 			continue;
 		if (rwc->invalid_vma && rwc->invalid_vma(vma, rwc->arg))
 			continue;
@@ -74,10 +75,9 @@ void rmap_walk_ksm(struct folio *folio, struct rmap_walk_control *rwc)
 	struct ksm_rmap_item *item;
 	int pass;
 
-	VM_BUG_ON_FOLIO(!folio_test_ksm(folio), folio);
 	/* The folio lock keeps the node's item list still. */
-	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
-
+	if (WARN_ON_ONCE(!folio_test_locked(folio) || !folio_test_ksm(folio)))
+		return;
 	node = ksm_folio_node(folio);
 	if (!node)
 		return;
@@ -141,12 +141,12 @@ void folio_migrate_ksm(struct folio *newfolio, struct folio *folio)
 {
 	struct ksm_stable_node *node = ksm_folio_node(folio);
 
-	VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
-	VM_BUG_ON_FOLIO(!folio_test_locked(newfolio), newfolio);
-	VM_BUG_ON_FOLIO(newfolio->mapping != folio->mapping, newfolio);
+	VM_WARN_ON_ONCE_FOLIO(!folio_test_locked(folio), folio);
+	VM_WARN_ON_ONCE_FOLIO(!folio_test_locked(newfolio), newfolio);
+	VM_WARN_ON_ONCE_FOLIO(newfolio->mapping != folio->mapping, newfolio);
 	if (!node)
 		return;
-	VM_BUG_ON_FOLIO(node->kpfn != folio_pfn(folio), folio);
+	VM_WARN_ON_ONCE_FOLIO(node->kpfn != folio_pfn(folio), folio);
 	WRITE_ONCE(node->kpfn, folio_pfn(newfolio));
 	/*
 	 * ksm_node_folio() must see the new pfn before it can see the old

@@ -27,8 +27,8 @@
 
 #include "ksm_internal.h"
 
-DEFINE_MUTEX(ksm_thread_mutex);
-DEFINE_SPINLOCK(ksm_mmlist_lock);
+DEFINE_MUTEX(ksm_thread_mutex);		/* see ksm_internal.h */
+DEFINE_SPINLOCK(ksm_mmlist_lock);	/* see ksm_internal.h */
 DECLARE_WAIT_QUEUE_HEAD(ksm_thread_wait);
 DECLARE_WAIT_QUEUE_HEAD(ksm_iter_wait);
 
@@ -383,7 +383,7 @@ static int hit_in_ptes(pmd_t *pmdp, unsigned long addr, unsigned long end,
 	struct folio *folio;
 	struct page *page;
 	pte_t *first, *ptep;
-	spinlock_t *ptl;
+	spinlock_t *ptl;		/* the pte table's lock */
 	pte_t entry;
 	int ret = 0;
 

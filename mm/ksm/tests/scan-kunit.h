@@ -49,6 +49,7 @@ static struct kunit_suite ksm_scan_suite = {
 	.name = "ksm_scan",
 	.test_cases = ksm_scan_cases,
 };
+
 kunit_test_suite(ksm_scan_suite);
 
 #endif /* _KSM_SCAN_KUNIT_H */

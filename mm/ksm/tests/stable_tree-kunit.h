@@ -71,6 +71,7 @@ static struct kunit_suite ksm_stable_suite = {
 	.name = "ksm_stable",
 	.test_cases = ksm_stable_cases,
 };
+
 kunit_test_suite(ksm_stable_suite);
 
 #endif /* _KSM_STABLE_TREE_KUNIT_H */

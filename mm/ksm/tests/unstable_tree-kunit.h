@@ -108,6 +108,7 @@ static struct kunit_suite ksm_tree_suite = {
 	.name = "ksm_tree",
 	.test_cases = ksm_tree_cases,
 };
+
 kunit_test_suite(ksm_tree_suite);
 
 #endif /* _KSM_UNSTABLE_TREE_KUNIT_H */
