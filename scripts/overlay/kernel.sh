@@ -22,7 +22,8 @@ esac
 # Extra fragments for this run only, e.g. a deliberately broken test build.
 for f in ${KSM_EXTRA_CONFIG:-}; do frags+=("$f"); done
 case "$which" in
-stock|ours) ;;
+stock) ;;
+ours) frags+=("$TOP/kernel/configs/ksm-ours.config") ;;
 *) die "unknown tree '$which' (stock or ours)" ;;
 esac
 

@@ -61,17 +61,25 @@ static inline int ktap_exit(void)
 	return ktap_fail ? KSFT_FAIL : KSFT_PASS;
 }
 
-/* Read a knob into buf (trailing newline removed); -errno on failure. */
-static inline int ksm_read(const char *name, char *buf, size_t len)
+/* Open a knob for reading or writing; a descriptor or -errno. */
+static inline int ksm_open(const char *name, int flags)
 {
 	char path[256];
-	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), KSM_DIR "%s", name);
-	fd = open(path, O_RDONLY);
+	fd = open(path, flags);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Read a knob into buf (trailing newline removed); -errno on failure. */
+static inline int ksm_read(const char *name, char *buf, size_t len)
+{
+	int fd = ksm_open(name, O_RDONLY);
+	ssize_t n;
+
 	if (fd < 0)
-		return -errno;
+		return fd;
 	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n < 0)
@@ -85,14 +93,11 @@ static inline int ksm_read(const char *name, char *buf, size_t len)
 /* Write a string to a knob; 0 or -errno. */
 static inline int ksm_write(const char *name, const char *val)
 {
-	char path[256];
+	int fd = ksm_open(name, O_WRONLY);
 	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), KSM_DIR "%s", name);
-	fd = open(path, O_WRONLY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	n = write(fd, val, strlen(val));
 	close(fd);
 	return n < 0 ? -errno : 0;

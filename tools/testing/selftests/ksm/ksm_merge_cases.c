@@ -6,6 +6,7 @@
  * exist, and exit of an mm while ksmd is scanning it. Runs as root.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -62,20 +63,31 @@ static int all_bytes(const char *p, int n, char c)
 	return 1;
 }
 
-/* Wait until this process has at least want merged pages. */
-static int wait_self_merged(long want, int timeout_s)
+/*
+ * Let ksmd run at full speed and wait until this process's count of
+ * merged pages (/proc/self/ksm_merging_pages) is within [lo, hi].
+ */
+static int wait_self_merging(long lo, long hi, int timeout_s)
 {
 	time_t end = time(NULL) + timeout_s;
+	long n;
 
 	ksm_set("pages_to_scan", 5000);
 	ksm_set("sleep_millisecs", 0);
 	ksm_set("run", 1);
-	while (time(NULL) < end) {
-		if (self_merging_pages() >= want)
+	do {
+		n = self_merging_pages();
+		if (n >= lo && n <= hi)
 			return 0;
 		usleep(10000);
-	}
+	} while (time(NULL) < end);
 	return -1;
+}
+
+/* Wait until this process has at least want merged pages. */
+static int wait_self_merged(long want, int timeout_s)
+{
+	return wait_self_merging(want, LONG_MAX, timeout_s);
 }
 
 /*
@@ -85,14 +97,7 @@ static int wait_self_merged(long want, int timeout_s)
  */
 static int wait_self_unmerged(int timeout_s)
 {
-	time_t end = time(NULL) + timeout_s;
-
-	while (time(NULL) < end) {
-		if (self_merging_pages() == 0)
-			return 0;
-		usleep(10000);
-	}
-	return -1;
+	return wait_self_merging(0, 0, timeout_s);
 }
 
 static void test_mremap(void)
