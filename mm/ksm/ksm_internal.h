@@ -150,7 +150,11 @@ enum ksm_advisor_type {
 extern unsigned long ksm_run;
 extern unsigned int ksm_pages_to_scan;
 extern unsigned int ksm_sleep_ms;
+#ifdef CONFIG_NUMA
 extern unsigned long ksm_merge_across_nodes;
+#else
+#define ksm_merge_across_nodes 1UL	/* one tree: there is one node */
+#endif
 extern int ksm_nr_trees;
 extern int ksm_nr_roots;
 extern bool ksm_use_zero_pages;
@@ -206,11 +210,7 @@ static inline unsigned long ksm_item_addr(const struct ksm_rmap_item *item)
 
 static inline int ksm_tree_of_pfn(unsigned long pfn)
 {
-#ifdef CONFIG_NUMA
-	if (!ksm_merge_across_nodes)
-		return pfn_to_nid(pfn);
-#endif
-	return 0;
+	return ksm_merge_across_nodes ? 0 : pfn_to_nid(pfn);
 }
 
 /* scan.c */

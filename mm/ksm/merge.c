@@ -366,8 +366,11 @@ static int merge_item(struct ksm_rmap_item *item, struct page *page,
 
 	mmap_read_lock(mm);
 	vma = ksm_find_vma(mm, ksm_item_addr(item));
-	if (vma)
+	if (vma) {
 		err = merge_page(vma, page, kpage);
+		trace_ksm_merge_one_page(page_to_pfn(kpage ? kpage : page),
+					 item, mm, err);
+	}
 	if (!err) {
 		ksm_unstable_remove_item(item);
 		item->anon_vma = vma->anon_vma;
@@ -417,14 +420,6 @@ static void adopt_ksm_mapping(struct ksm_rmap_item *item, struct folio *folio,
 		folio_unlock(folio);
 	}
 	mmap_read_unlock(mm);
-}
-
-static void unlink_item(struct ksm_rmap_item *item)
-{
-	if (item->addr & KSM_ITEM_STABLE)
-		ksm_stable_remove_item(item);
-	else
-		ksm_unstable_remove_item(item);
 }
 
 /* Two ordinary pages of equal content: make the first a KSM page. */
@@ -477,16 +472,20 @@ void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item)
 
 	if (folio_test_ksm(folio)) {
 		node = ksm_folio_node(folio);
-		if (!node)
+		if (node && (item->addr & KSM_ITEM_STABLE) && item->snode == node)
 			return;
-		if ((item->addr & KSM_ITEM_STABLE) && item->snode == node)
-			return;
-		unlink_item(item);
-		adopt_ksm_mapping(item, folio, node);
+		ksm_item_unlink(item);
+		/*
+		 * No node: a merge given up half way (a fork may have copied
+		 * the mapping in between). Nothing to record; its users
+		 * leave it on their next write.
+		 */
+		if (node)
+			adopt_ksm_mapping(item, folio, node);
 		return;
 	}
 
-	unlink_item(item);
+	ksm_item_unlink(item);
 	csum = ksm_checksum(page);
 
 	if (ksm_use_zero_pages && csum == ksm_zero_csum &&

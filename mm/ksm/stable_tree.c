@@ -102,6 +102,27 @@ static struct rb_root *node_root(struct ksm_stable_node *node)
 }
 
 /*
+ * @item stops mapping @node's folio as far as KSM knows: it leaves the
+ * node's list, the counters drop, and the item keeps the node's key as
+ * its last checksum. Caller holds the folio lock or knows the folio gone.
+ */
+static void item_leave_node(struct ksm_rmap_item *item,
+			    struct ksm_stable_node *node)
+{
+	trace_ksm_remove_rmap_item(node->kpfn, item, item->mm);
+	hlist_del(&item->link);
+	if (--node->nr_items)
+		ksm_pages_sharing--;
+	else
+		ksm_pages_shared--;
+	item->mm->ksm_merging_pages--;
+	put_anon_vma(item->anon_vma);
+	item->anon_vma = NULL;
+	item->addr &= ~(KSM_ITEM_STABLE | KSM_ITEM_UNSTABLE | KSM_ITEM_ROUND);
+	item->csum = node->csum;
+}
+
+/*
  * Forget a node whose folio is gone (or is being given up): every item
  * that pointed at it goes back to the unlinked state, then the node leaves
  * its tree or chain and is freed. An empty chain is left for the next
@@ -113,20 +134,7 @@ static void node_drop(struct ksm_stable_node *node)
 	struct hlist_node *tmp;
 
 	hlist_for_each_entry_safe(item, tmp, &node->hlist, link) {
-		node->nr_items--;
-		if (node->nr_items) {
-			ksm_pages_sharing--;
-			trace_ksm_remove_rmap_item(node->kpfn, item, item->mm);
-		} else {
-			ksm_pages_shared--;
-		}
-		item->mm->ksm_merging_pages--;
-		put_anon_vma(item->anon_vma);
-		item->anon_vma = NULL;
-		hlist_del(&item->link);
-		item->addr &= ~(KSM_ITEM_STABLE | KSM_ITEM_UNSTABLE |
-				KSM_ITEM_ROUND);
-		item->csum = node->csum;
+		item_leave_node(item, node);
 		cond_resched();
 	}
 	WARN_ON_ONCE(node->nr_items);
@@ -480,17 +488,7 @@ void ksm_stable_remove_item(struct ksm_rmap_item *item)
 	if (!folio)
 		return;	/* the node was stale: node_drop() did the work */
 
-	hlist_del(&item->link);
-	node->nr_items--;
-	if (node->nr_items)
-		ksm_pages_sharing--;
-	else
-		ksm_pages_shared--;
-	item->mm->ksm_merging_pages--;
-	put_anon_vma(item->anon_vma);
-	item->anon_vma = NULL;
-	item->addr &= ~KSM_ITEM_STABLE;
-	item->csum = node->csum;
+	item_leave_node(item, node);
 	folio_unlock(folio);
 	folio_put(folio);
 }

@@ -7,6 +7,7 @@
 #define KSM_COMMON_H
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #define KSM_DIR "/sys/kernel/mm/ksm/"
 #define KSFT_PASS 0
@@ -153,6 +155,98 @@ static inline int ksm_wait_sharing(long want, int timeout_s)
 		usleep(10000);
 	}
 	return -1;
+}
+
+/*
+ * Let ksmd run at full speed and wait until this process's count of
+ * merged pages (/proc/self/ksm_merging_pages) is within [lo, hi].
+ */
+static inline int wait_self_merging(long lo, long hi, int timeout_s)
+{
+	time_t end = time(NULL) + timeout_s;
+	long n;
+
+	ksm_set("pages_to_scan", 5000);
+	ksm_set("sleep_millisecs", 0);
+	ksm_set("run", 1);
+	do {
+		n = self_merging_pages();
+		if (n >= lo && n <= hi)
+			return 0;
+		usleep(10000);
+	} while (time(NULL) < end);
+	return -1;
+}
+
+/* Map n pages, all filled with byte c, advised mergeable. */
+static inline char *map_same(int n, char c)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, n * psz, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(p, c, n * psz);
+	if (madvise(p, n * psz, MADV_MERGEABLE)) {
+		munmap(p, n * psz);
+		return NULL;
+	}
+	return p;
+}
+
+/* Do the n pages at p hold nothing but byte c? */
+static inline int all_bytes(const char *p, int n, char c)
+{
+	long i, len = n * sysconf(_SC_PAGESIZE);
+
+	for (i = 0; i < len; i++)
+		if (p[i] != c)
+			return 0;
+	return 1;
+}
+
+/* A diagnostic line in the TAP stream. */
+static inline void ksm_print_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+}
+
+/* With ksmd running, wait until no page is counted as shared. */
+static inline int wait_sharing_zero(int timeout_s)
+{
+	time_t end = time(NULL) + timeout_s;
+
+	ksm_set("run", 1);
+	do {
+		if (ksm_get("pages_sharing") == 0 &&
+		    ksm_get("pages_shared") == 0)
+			return 0;
+		usleep(10000);
+	} while (time(NULL) < end);
+	return -1;
+}
+
+/* Wait until this process has at least want merged pages. */
+static inline int wait_self_merged(long want, int timeout_s)
+{
+	return wait_self_merging(want, LONG_MAX, timeout_s);
+}
+
+/*
+ * After MADV_UNMERGEABLE the pages are private again at once, but, as in
+ * mainline, the count in /proc/self/ksm_merging_pages falls only when
+ * ksmd next passes the range and drops what it knew of it.
+ */
+static inline int wait_self_unmerged(int timeout_s)
+{
+	return wait_self_merging(0, 0, timeout_s);
 }
 
 #endif /* KSM_COMMON_H */

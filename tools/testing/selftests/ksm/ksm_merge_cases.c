@@ -37,68 +37,6 @@ static void restore_knobs(void)
 	ksm_set("run", saved_run);
 }
 
-/* Map n pages, all filled with byte c, advised mergeable. */
-static char *map_same(int n, char c)
-{
-	char *p = mmap(NULL, n * psize, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	memset(p, c, n * psize);
-	if (madvise(p, n * psize, MADV_MERGEABLE)) {
-		munmap(p, n * psize);
-		return NULL;
-	}
-	return p;
-}
-
-static int all_bytes(const char *p, int n, char c)
-{
-	long i;
-
-	for (i = 0; i < n * psize; i++)
-		if (p[i] != c)
-			return 0;
-	return 1;
-}
-
-/*
- * Let ksmd run at full speed and wait until this process's count of
- * merged pages (/proc/self/ksm_merging_pages) is within [lo, hi].
- */
-static int wait_self_merging(long lo, long hi, int timeout_s)
-{
-	time_t end = time(NULL) + timeout_s;
-	long n;
-
-	ksm_set("pages_to_scan", 5000);
-	ksm_set("sleep_millisecs", 0);
-	ksm_set("run", 1);
-	do {
-		n = self_merging_pages();
-		if (n >= lo && n <= hi)
-			return 0;
-		usleep(10000);
-	} while (time(NULL) < end);
-	return -1;
-}
-
-/* Wait until this process has at least want merged pages. */
-static int wait_self_merged(long want, int timeout_s)
-{
-	return wait_self_merging(want, LONG_MAX, timeout_s);
-}
-
-/*
- * After MADV_UNMERGEABLE the pages are private again at once, but, as in
- * mainline, the count in /proc/self/ksm_merging_pages falls only when
- * ksmd next passes the range and drops what it knew of it.
- */
-static int wait_self_unmerged(int timeout_s)
-{
-	return wait_self_merging(0, 0, timeout_s);
-}
 
 static void test_mremap(void)
 {
