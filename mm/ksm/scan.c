@@ -390,6 +390,7 @@ static int hit_in_ptes(pmd_t *pmdp, unsigned long addr, unsigned long end,
 	first = pte_offset_map_lock(walk->mm, pmdp, addr, &ptl);
 	if (!first)
 		return 0;
+	__acquire(ptl);		/* sparse: a mapped table comes locked */
 	for (ptep = first; addr < end && !ret; ptep++, addr += PAGE_SIZE) {
 		entry = ptep_get(ptep);
 		if (!pte_present(entry))
