@@ -12,7 +12,7 @@ JOBS=${JOBS:-$(nproc)}
 KARCH=x86_64
 
 # Paths of the project that are laid over the upstream tree, path for path.
-OVERLAY_DIRS="mm include Documentation kernel/configs tools/testing/selftests/ksm"
+OVERLAY_DIRS="mm include Documentation kernel/configs tools/ksm tools/testing/selftests/ksm tools/testing/ksm"
 
 # Upstream edits, as patches against the upstream tree, applied in order.
 PATCH_DIR=$TOP/patches/upstream

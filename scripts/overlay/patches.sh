@@ -58,7 +58,8 @@ commit_area "mm/ksm: the new KSM core" mm/ksm/ mm/
 commit_area "include: KSM interfaces" include/
 commit_area "Documentation/mm: KSM design and administration" Documentation/
 commit_area "kernel/configs: KSM test configurations" kernel/configs/
-commit_area "selftests/ksm: the project's own KSM tests" tools/
+commit_area "tools/ksm: ksmctl, ksmtuned and libksm" tools/ksm/
+commit_area "selftests/ksm: the project's own KSM tests and guest runner" tools/testing/
 
 rm -rf "$dest"
 git -C "$work" format-patch -q -o "$dest" "$base..HEAD"

@@ -64,8 +64,13 @@ done
 # 2. The project's own files, path for path.
 for d in $OVERLAY_DIRS; do
 	[ -d "$TOP/$d" ] || continue
-	(cd "$TOP" && find "$d" -type f ! -name '*.o' ! -name '.*' -print0) |
-		(cd "$TOP" && cpio -0 -pdm --quiet "$stage")
+	# Sources only: what git tracks (or would), not what was built in
+	# place; outside a git checkout every file but objects.
+	if git -C "$TOP" rev-parse --git-dir >/dev/null 2>&1; then
+		(cd "$TOP" && git ls-files -co --exclude-standard -z -- "$d")
+	else
+		(cd "$TOP" && find "$d" -type f ! -name '*.o' ! -name '.*' -print0)
+	fi | (cd "$TOP" && cpio -0 -pdm --quiet "$stage")
 done
 # The project's Kconfig menu is sourced from mm/Kconfig (see patches/upstream).
 mkdir -p "$stage/mm/ksm"
