@@ -171,7 +171,7 @@ static void test_swap(void)
 		kid[i] = hold_and_check(p, 0x66, &rel[i]);
 	ksm_set("run", 0);
 	ksm_print_msg("swap: merged, reclaiming\n");
-	for (i = 0; i < 30 && out < NPAGES / 2; i++) {
+	for (i = 0; i < 100 && out < NPAGES / 2; i++) {
 		if (i)
 			usleep(100000);
 		/* Anon only (swappiness=200): the file cache must not shield it. */
