@@ -366,11 +366,8 @@ static int merge_item(struct ksm_rmap_item *item, struct page *page,
 
 	mmap_read_lock(mm);
 	vma = ksm_find_vma(mm, ksm_item_addr(item));
-	if (vma) {
+	if (vma)
 		err = merge_page(vma, page, kpage);
-		trace_ksm_merge_one_page(page_to_pfn(kpage ? kpage : page),
-					 item, mm, err);
-	}
 	if (!err) {
 		ksm_unstable_remove_item(item);
 		item->anon_vma = vma->anon_vma;

@@ -411,6 +411,27 @@ static void test_memory_failure(void)
 	ksm_set("run", 2);
 }
 
+/* Wait until this process has at least n pages on the KSM zero page. */
+static int wait_zero_pages(long n, int timeout_s)
+{
+	time_t end = time(NULL) + timeout_s;
+	char line[128];
+	long v = 0;
+	FILE *f;
+
+	do {
+		f = fopen("/proc/self/ksm_stat", "r");
+		while (f && fgets(line, sizeof(line), f))
+			sscanf(line, "ksm_zero_pages %ld", &v);
+		if (f)
+			fclose(f);
+		if (v >= n)
+			return 0;
+		usleep(10000);
+	} while (time(NULL) < end);
+	return -1;
+}
+
 /* Is event name in the trace buffer? */
 static int traced(const char *buf, const char *name)
 {
@@ -436,15 +457,21 @@ static void test_tracepoints(void)
 		return;
 	}
 	write_file(TRACE_DIR "trace", "");
+	ksm_set("use_zero_pages", 1);
 	pid = fork();
 	if (pid == 0) {
 		char *p = map_same(16, 0x11);
 
+		char *z = map_same(4, 0);
+
 		/*
 		 * Exit while merged: ksm_exit fires, and ksmd then drops
-		 * the items and the KSM page of the dead mm.
+		 * the items and the KSM page of the dead mm. The pages of
+		 * zeroes go to the zero page (ksm_merge_one_page, which
+		 * mainline fires for those merges only).
 		 */
-		_exit(!p || wait_self_merged(16, 60));
+		_exit(!p || !z || wait_self_merged(16, 60) ||
+		      wait_zero_pages(4, 60));
 	}
 	waitpid(pid, NULL, 0);
 	/*
@@ -453,6 +480,7 @@ static void test_tracepoints(void)
 	 */
 	wait_sharing_zero(30);
 	ksm_set("run", 2);
+	ksm_set("use_zero_pages", 0);
 	write_file(TRACE_DIR "events/ksm/enable", "0");
 	fd = open(TRACE_DIR "trace", O_RDONLY);
 	while (fd >= 0 && n < (ssize_t)sizeof(buf) - 1 &&
