@@ -104,24 +104,41 @@ out:
 		close(fd);
 }
 
-/* A child that keeps the mapping until told, then checks it. */
-static pid_t hold_and_check(const char *p, char c, int *release)
+/*
+ * fork() with a command pipe: the parent gets the child's pid and the
+ * write end in *cmd, the child 0 and the read end in *in.
+ */
+static pid_t fork_commanded(int *cmd, int *in)
 {
 	int fds[2];
 	pid_t pid;
-	char x;
 
 	if (pipe(fds))
 		return -1;
 	pid = fork();
 	if (pid == 0) {
 		close(fds[1]);
-		if (read(fds[0], &x, 1) < 0)
+		*in = fds[0];
+		return 0;
+	}
+	close(fds[0]);
+	*cmd = fds[1];
+	return pid;
+}
+
+/* A child that keeps the mapping until told, then checks it. */
+static pid_t hold_and_check(const char *p, char c, int *release)
+{
+	pid_t pid;
+	int in;
+	char x;
+
+	pid = fork_commanded(release, &in);
+	if (pid == 0) {
+		if (read(in, &x, 1) < 0)
 			_exit(2);
 		_exit(all_bytes(p, NPAGES, c) ? 0 : 1);
 	}
-	close(fds[0]);
-	*release = fds[1];
 	return pid;
 }
 
@@ -304,19 +321,16 @@ out:
  */
 static pid_t spawn_mapper(char c, int mergeable, int *cmd, int ready)
 {
-	int fds[2];
 	pid_t pid;
+	int in;
 	char x;
 
-	if (pipe(fds))
-		return -1;
-	pid = fork();
+	pid = fork_commanded(cmd, &in);
 	if (pid == 0) {
 		char *p = mergeable ? map_same(NPAGES, c) :
 			  mmap(NULL, NPAGES * psize, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-		close(fds[1]);
 		if (!p || p == MAP_FAILED)
 			_exit(2);
 		if (!mergeable)
@@ -325,15 +339,13 @@ static pid_t spawn_mapper(char c, int mergeable, int *cmd, int ready)
 			_exit(3);
 		if (write(ready, "r", 1) != 1)
 			_exit(4);
-		while (read(fds[0], &x, 1) == 1) {
+		while (read(in, &x, 1) == 1) {
 			if (x != 'p')
 				_exit(0);
 			madvise(p, psize, MADV_HWPOISON);
 		}
 		_exit(0);
 	}
-	close(fds[0]);
-	*cmd = fds[1];
 	return pid;
 }
 
