@@ -10,16 +10,18 @@
 #   make kernel        build our kernel (CONFIG=fast or debug)
 #   make stock         build the unmodified upstream kernel (CONFIG=...)
 #   make check-stock   run the tests on the upstream kernel
+#   make stress        a 10-minute KSM stress round on the debug kernel
 #   make patches       emit the project as a git format-patch series
 #   make tools         build the operator tools in tools/ksm
 #   make clean         remove build/ (the unpacked trees and all outputs)
 
 CONFIG ?= fast
+STRESS_SECONDS ?= 600
 SCRIPTS := scripts/overlay
 TESTS := tools/testing/ksm
 
 .PHONY: all deps kernel stock check check-debug check-stock check-stock-debug \
-	demo patches tools clean help
+	demo stress patches tools clean help
 
 all: kernel
 
@@ -49,6 +51,13 @@ check-stock: deps
 
 demo: deps
 	@$(TESTS)/demo.sh
+
+stress: deps
+	@$(SCRIPTS)/kernel.sh ours debug
+	@$(MAKE) -s -C tools/testing/selftests/ksm
+	@$(TESTS)/run-guest.sh -o build/runs/stress -a "panic_on_warn=1" \
+		build/ours-debug/arch/x86/boot/bzImage \
+		tools/testing/selftests/ksm/ksm_stress --seconds $(STRESS_SECONDS)
 
 patches: deps
 	@$(SCRIPTS)/patches.sh
