@@ -1,33 +1,260 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# demo-guest.sh WORKLOAD: run in the guest by demo.sh. Starts KSM and a
-# mergeable workload, and prints KSM's statistics as they grow.
-set -u
-ksm=/sys/kernel/mm/ksm
-workload=${1:?usage: demo-guest.sh WORKLOAD}
-[ -d $ksm ] || { echo "demo: this kernel has no /sys/kernel/mm/ksm"; exit 1; }
+# demo-guest.sh KERNEL INITRD: the outer half of "make demo", run as root in
+# the guest that demo.sh boots. It plays a small virtualization host:
+#
+#  - ksmtuned (tools/ksm) runs KSM, with a configuration that makes it act
+#    within seconds (see below); use_zero_pages is on, set with ksmctl;
+#  - GUESTS inner QEMU guests (TCG, 256 MiB each, -machine mem-merge=on so
+#    that their RAM is MADV_MERGEABLE, virtio-balloon with free page
+#    reporting) boot KERNEL with INITRD, whose /init is demo-inner-init;
+#  - once they are up, each loads zeros and a half-common workload; when
+#    merging levels off they free it all (free page reporting then returns
+#    that memory to us), and at last they power off.
+#
+# Every second it samples, into $KSMRUN_OUT/samples.csv:
+#   t_s               seconds since this script started
+#   pages_sharing     /sys/kernel/mm/ksm/pages_sharing
+#   pages_shared      /sys/kernel/mm/ksm/pages_shared
+#   ksm_zero_pages    /sys/kernel/mm/ksm/ksm_zero_pages
+#   pages_to_scan     as ksmtuned set it
+#   guest_ram_rss_kib resident memory of the inner guests' RAM: the summed
+#                     Rss of the MADV_MERGEABLE mappings of the inner QEMUs
+#                     (/proc/PID/smaps). Free page reporting lowers it (QEMU
+#                     discards the reported pages), and so does KSM's
+#                     use_zero_pages (a zero page is not counted); pages
+#                     merged into a KSM page still count in every mapping.
+#   memfree_kib       MemFree of this (outer) guest, /proc/meminfo
+# and $KSMRUN_OUT/events.csv (t_s,event) marks the phases. The inner
+# guests' consoles are in $KSMRUN_OUT/inner*-console.log, ksmtuned's log in
+# $KSMRUN_OUT/ksmtuned.log.
+#
+# Exit status 0 only if KSM merged something (pages_sharing > 0 at some
+# sample) and no inner workload found its memory changed.
+set -euo pipefail
+shopt -s extglob
 
-procs=4 mib=32 secs=50
-echo "demo: $procs processes x $mib MiB, half of it the same in each; kernel $(uname -r)"
-echo 1000 >$ksm/pages_to_scan
-echo 20 >$ksm/sleep_millisecs
-echo 1 >$ksm/run
-"$workload" -p $procs -m $mib -d 50 -t $secs &
-pid=$!
-# Ideal: every process but one maps each shared page from one KSM page.
-ideal=$(((procs - 1) * mib * 256 / 2))
-printf '%6s %12s %13s %10s %10s\n' time pages_shared pages_sharing saved_MiB full_scans
-t=0
-while kill -0 $pid 2>/dev/null; do
-	sh_=$(cat $ksm/pages_shared) sg=$(cat $ksm/pages_sharing) fs=$(cat $ksm/full_scans)
-	printf '%5ss %12s %13s %10s %10s\n' $t "$sh_" "$sg" $((sg / 256)) "$fs"
-	sleep 5
-	t=$((t + 5))
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../../.." && pwd)
+kernel=${1:?usage: demo-guest.sh KERNEL INITRD}
+initrd=${2:?usage: demo-guest.sh KERNEL INITRD}
+out=${KSMRUN_OUT:?not run by run-guest.sh}
+ksm=/sys/kernel/mm/ksm
+ksmctl=$top/tools/ksm/ksmctl/ksmctl
+ksmtuned=$top/tools/ksm/ksmtuned/ksmtuned
+
+GUESTS=2		# inner guests
+GUEST_MEM=256		# MiB of RAM each
+LOAD_MIB=48		# dup-workload in each (half of it common to all)
+ZERO_MIB=32		# tmpfs file of zeros in each
+BOOT_LIMIT=150		# s for the inner guests to boot and load
+HOLD_MIN=15		# s the load is held at least...
+HOLD_MAX=60		# ...and at most; in between, until merging levels off
+SETTLE=15		# s to watch free page reporting after the release
+STOP_LIMIT=40		# s for the inner guests to power off
+PRINT_EVERY=2		# s between status lines (samples: every second)
+
+say() { echo "demo: $*"; }
+die() { say "FAIL: $*"; exit 1; }
+
+[ -d $ksm ] || die "this kernel has no $ksm"
+[ -x "$ksmctl" ] && [ -x "$ksmtuned" ] || die "tools/ksm is not built (make -C tools/ksm)"
+command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64"
+[ -f "$kernel" ] && [ -f "$initrd" ] || die "no inner kernel $kernel or initramfs $initrd"
+
+ctl=$(mktemp -d /tmp/demo-ctl.XXXXXX)
+qpids=() tuned=
+cleanup() {
+	local p
+	touch "$ctl/release" "$ctl/stop" 2>/dev/null || true
+	[ -n "$tuned" ] && kill "$tuned" 2>/dev/null
+	for p in "${qpids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# KSM: zero pages go to the shared zero page (ksm_zero_pages); ksmtuned
+# does the rest. Its stock settings wait 60 s between decisions and keep
+# KSM off while MemAvailable is above 20% of MemTotal, which a 2 GiB guest
+# with two small guests never gets below. Here it decides every 2 s (and at
+# once when a mergeable process starts), and memory counts as short once
+# the inner guests hold more than 64 MiB (a threshold of what is available
+# now minus 64 MiB), so it starts KSM and raises pages_to_scan step by step.
+"$ksmctl" set use_zero_pages=1 >/dev/null
+if [ -f $ksm/advisor_mode ]; then "$ksmctl" set advisor_mode=none >/dev/null; fi
+avail_kib=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
+conf=$out/ksmtuned.conf
+cat >"$conf" <<EOF
+# Written by demo-guest.sh for a demo that lasts minutes, not hours.
+KSM_MONITOR_INTERVAL=2
+KSM_POLL_INTERVAL=1
+KSM_THRES_COEF=0
+KSM_THRES_CONST=$((avail_kib - 65536))
+KSM_SLEEP_MSEC=2
+KSM_NPAGES_BOOST=500
+KSM_NPAGES_MIN=100
+KSM_NPAGES_MAX=3000
+LOGFILE=$out/ksmtuned.log
+DEBUG=1
+EOF
+: >"$out/ksmtuned.log"
+"$ksmtuned" -f -c "$conf" &
+tuned=$!
+
+t0=$EPOCHREALTIME
+now() {		# seconds since t0, to the tenth
+	local t=$(( (${EPOCHREALTIME/./} - ${t0/./}) / 100000 ))
+	echo "$((t / 10)).$((t % 10))"
+}
+echo "t_s,event" >"$out/events.csv"
+event() {
+	echo "$(now),$*" >>"$out/events.csv"
+	say "[$(now)s] $*"
+}
+
+say "kernel $(uname -r), $(nproc) CPUs, $((avail_kib / 1024)) MiB available;" \
+	"booting $GUESTS inner guests of $GUEST_MEM MiB (TCG, mem-merge=on, free page reporting)"
+for i in $(seq 1 $GUESTS); do
+	qemu-system-x86_64 -accel tcg,tb-size=64 -machine pc,mem-merge=on \
+		-m ${GUEST_MEM}M -smp 1 -nodefaults -display none -no-reboot \
+		-serial "file:$out/inner$i-console.log" \
+		-kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 quiet panic=-1 kunit.enable=0 demo.name=inner$i demo.index=$i demo.mib=$LOAD_MIB demo.zero_mib=$ZERO_MIB" \
+		-device virtio-balloon-pci,free-page-reporting=on \
+		-virtfs "local,path=$ctl,mount_tag=ctl,security_model=none" &
+	qpids+=($!)
 done
-wait $pid
-rc=$?
-echo "demo: pages_sharing reached $sg of an ideal $ideal ($((sg * 100 / ideal))%)"
-echo "demo: workload verified its memory: $([ $rc -eq 0 ] && echo intact || echo CORRUPTED)"
-echo 2 >$ksm/run
-[ $rc -eq 0 ] && [ "$sg" -gt 0 ]
+event "inner guests started"
+
+# The state line of inner guest $1.
+state() { cat "$ctl/inner$1.state" 2>/dev/null || echo booting; }
+# all_states PATTERN: whether every inner guest's state matches PATTERN.
+all_states() {
+	local i
+	for i in $(seq 1 $GUESTS); do
+		# shellcheck disable=SC2053
+		[[ $(state "$i") == $1 ]] || return 1
+	done
+	return 0
+}
+running() {
+	local p
+	for p in "${qpids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done
+	return 1
+}
+# Rss (kB) of the MADV_MERGEABLE mappings of the inner QEMUs still running.
+guest_rss() {
+	local p files=()
+	for p in "${qpids[@]}"; do
+		[ -r "/proc/$p/smaps" ] && files+=("/proc/$p/smaps")
+	done
+	[ ${#files[@]} -gt 0 ] || { echo 0; return; }
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { rss = 0 }
+	     /^Rss:/ { rss = $2 }
+	     /^VmFlags:/ && / mg/ { sum += rss }
+	     END { print sum + 0 }' "${files[@]}" 2>/dev/null || echo 0
+}
+mib() { echo "$(($1 / 256)).$(($1 % 256 * 10 / 256))"; }	# pages -> MiB
+
+echo "t_s,pages_sharing,pages_shared,ksm_zero_pages,pages_to_scan,guest_ram_rss_kib,memfree_kib" \
+	>"$out/samples.csv"
+phase=boot phase_t=$SECONDS
+peak=0 peak_zero=0 peak_saved=0 peak_t=0 up=0
+hist=()		# saved pages at each sample of the hold phase
+n=0
+while :; do
+	sg=$(<$ksm/pages_sharing) sh=$(<$ksm/pages_shared) zp=$(<$ksm/ksm_zero_pages)
+	scan=$(<$ksm/pages_to_scan) run=$(<$ksm/run)
+	rss=$(guest_rss)
+	free=$(awk '/^MemFree:/ { print $2 }' /proc/meminfo)
+	t=$(now)
+	echo "$t,$sg,$sh,$zp,$scan,$rss,$free" >>"$out/samples.csv"
+	saved=$((sg + zp))
+	[ "$sg" -gt "$peak" ] && peak=$sg
+	[ "$zp" -gt "$peak_zero" ] && peak_zero=$zp
+	[ $saved -gt $peak_saved ] && peak_saved=$saved peak_t=$t
+	if [ $((n % PRINT_EVERY)) -eq 0 ]; then
+		states=
+		for i in $(seq 1 $GUESTS); do states+=" inner$i=$(state "$i" | cut -d' ' -f1 | tr -d ,)"; done
+		printf 'demo: %6ss run=%s scan=%-4s sharing %6s (%s MiB)  zero %6s (%s MiB)  saved %s MiB | guest RAM %d MiB  MemFree %d MiB |%s\n' \
+			"$t" "$run" "$scan" "$sg" "$(mib "$sg")" "$zp" "$(mib "$zp")" "$(mib $saved)" \
+			$((rss / 1024)) $((free / 1024)) "$states"
+	fi
+	n=$((n + 1))
+	elapsed=$((SECONDS - phase_t))
+
+	case $phase in
+	boot)
+		if [ $up -eq 0 ] && all_states '!(booting)'; then
+			up=1
+			event "inner guests up"
+		fi
+		if all_states 'loaded*'; then
+			event "inner guests loaded"
+			phase=hold phase_t=$SECONDS
+		elif [ $elapsed -ge $BOOT_LIMIT ] || ! running; then
+			event "inner guests not loaded in time"
+			phase=release phase_t=$SECONDS
+			touch "$ctl/release"
+		fi ;;
+	hold)
+		# Level: saved pages grew by less than 1% (and 64 pages) in 10 s.
+		hist+=("$saved")
+		old=${hist[$(( ${#hist[@]} > 10 ? ${#hist[@]} - 11 : 0 ))]}
+		if [ $elapsed -ge $HOLD_MAX ] || { [ $elapsed -ge $HOLD_MIN ] &&
+		   [ ${#hist[@]} -gt 10 ] && [ $((saved - old)) -lt $((64 + old / 100)) ]; }; then
+			event "release: the inner guests free their load"
+			touch "$ctl/release"
+			phase=release phase_t=$SECONDS
+		fi ;;
+	release)
+		if all_states 'released*' || ! running; then
+			event "inner guests released"
+			phase=settle phase_t=$SECONDS
+		elif [ $elapsed -ge 60 ]; then
+			event "inner guests did not release in time"
+			phase=settle phase_t=$SECONDS
+		fi ;;
+	settle)
+		if [ $elapsed -ge $SETTLE ]; then
+			event "stop: the inner guests power off"
+			touch "$ctl/stop"
+			phase=stop phase_t=$SECONDS
+		fi ;;
+	stop)
+		if ! running; then
+			event "inner guests powered off"
+			break
+		elif [ $elapsed -ge $STOP_LIMIT ]; then
+			event "inner guests did not power off, killing them"
+			break
+		fi ;;
+	esac
+	# Sample on the second, whatever the sampling itself took.
+	us=$((1000000 - 10#${EPOCHREALTIME#*.}))
+	printf -v pause '%d.%06d' $((us / 1000000)) $((us % 1000000))
+	sleep "$pause"
+done
+
+kill "$tuned" 2>/dev/null || true
+wait "$tuned" 2>/dev/null || true
+tuned=
+for p in "${qpids[@]}"; do kill "$p" 2>/dev/null || true; done
+wait 2>/dev/null || true
+qpids=()
+
+bad=0
+for i in $(seq 1 $GUESTS); do
+	st=$(grep -a '^demo-inner' "$out/inner$i-console.log" | tail -n 1 || true)
+	say "inner$i: ${st:-no output}"
+	case $(grep -a 'workload' "$out/inner$i-console.log" | tail -n 1 || true) in
+	*FAILED*) bad=1 ;;
+	esac
+done
+say "ksmtuned's last decision: $(grep -a 'KSM running\|KSM stopped' "$out/ksmtuned.log" | tail -n 1 | sed 's/.*: KSM/KSM/' || true)"
+say "peak: pages_sharing $peak ($(mib $peak) MiB), ksm_zero_pages $peak_zero ($(mib $peak_zero) MiB);" \
+	"most saved at once $(mib $peak_saved) MiB at ${peak_t}s"
+[ $bad -eq 0 ] || die "a workload found its memory changed after merging (see inner*-console.log)"
+[ "$peak" -gt 0 ] || die "KSM merged nothing: pages_sharing stayed 0 in $n samples (ksmtuned log: $out/ksmtuned.log)"
+say "ok: KSM merged the inner guests' memory"
