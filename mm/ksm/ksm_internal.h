@@ -9,6 +9,8 @@
  * knobs. See Documentation/mm/ksm.rst for the design.
  *
  * Locking summary:
+ *  - While memory goes offline nobody walks the stable trees: ksmd
+ *    pauses and the sysfs writers that walk them wait (ksm_lock_trees()).
  *  - ksm_thread_mutex serialises everything that touches the trees, the
  *    scan cursor and the per-mm item lists (ksmd holds it while it scans,
  *    the sysfs writers that rebuild state hold it too).
@@ -227,6 +229,7 @@ struct ksm_mm_slot *ksm_slot_lookup(struct mm_struct *mm);
 void ksm_slot_unhash(struct ksm_mm_slot *slot);
 void ksm_slot_hash_add(struct ksm_mm_slot *slot, struct mm_struct *mm);
 int ksm_start_thread(void);
+void ksm_lock_trees(void);
 void ksm_note_new_candidates(void);
 
 /* stable_tree.c */
@@ -236,10 +239,12 @@ struct folio *ksm_node_folio(struct ksm_stable_node *node,
 			     enum ksm_lock_mode mode);
 struct folio *ksm_stable_search(struct page *page, u64 csum);
 struct ksm_stable_node *ksm_stable_insert(struct folio *kfolio);
+void ksm_stable_refile(struct folio *kfolio, struct ksm_stable_node *node);
 void ksm_stable_append(struct ksm_rmap_item *item,
 		       struct ksm_stable_node *node);
 void ksm_stable_remove_item(struct ksm_rmap_item *item);
 int ksm_stable_remove_all(void);
+void ksm_stable_prune_pfns(unsigned long start_pfn, unsigned long end_pfn);
 bool ksm_node_can_share(const struct ksm_stable_node *node, int extra);
 int ksm_items_to_pages(int nr_items, int *shared, int *sharing);
 int ksm_chain_dups_needed(unsigned long mappings, int max_sharing);

@@ -469,6 +469,13 @@ void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item)
 
 	if (folio_test_ksm(folio)) {
 		node = ksm_folio_node(folio);
+		/* Migrated off its NUMA node's tree (per-node trees only)? */
+		if (node && node->nid != ksm_tree_of_pfn(folio_pfn(folio)) &&
+		    folio_trylock(folio)) {
+			if (ksm_folio_node(folio) == node)
+				ksm_stable_refile(folio, node);
+			folio_unlock(folio);
+		}
 		if (node && (item->addr & KSM_ITEM_STABLE) && item->snode == node)
 			return;
 		ksm_item_unlink(item);

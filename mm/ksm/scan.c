@@ -21,6 +21,7 @@
 #include <linux/ksm.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/coredump.h>
+#include <linux/memory.h>
 
 #define CREATE_TRACE_POINTS
 #include <trace/events/ksm.h>
@@ -602,10 +603,36 @@ static void scan_batch(unsigned int budget)
 	ksm_pages_scanned += seen;
 }
 
-/* ksmd has work when run is 1 and some mm is registered. */
+/*
+ * Memory going offline: set (under ksm_thread_mutex) from the moment a
+ * range starts going offline until its stale stable nodes are pruned or
+ * the offline is cancelled. Nothing walks the stable trees meanwhile.
+ */
+static int ksm_offlining;
+static DECLARE_WAIT_QUEUE_HEAD(ksm_offline_wait);
+
+/**
+ * ksm_lock_trees() - take ksm_thread_mutex to walk the stable trees
+ *
+ * Like mutex_lock(&ksm_thread_mutex), but waits until no memory range is
+ * on its way offline: a stale node may name a pfn whose struct page is
+ * being torn down until the offline notifier has pruned it.
+ */
+void ksm_lock_trees(void)
+{
+	mutex_lock(&ksm_thread_mutex);
+	while (ksm_offlining) {
+		mutex_unlock(&ksm_thread_mutex);
+		wait_event(ksm_offline_wait, !READ_ONCE(ksm_offlining));
+		mutex_lock(&ksm_thread_mutex);
+	}
+}
+
+/* ksmd has work when run is 1, some mm is registered and no offline runs. */
 static bool ksmd_has_work(void)
 {
 	return READ_ONCE(ksm_run) == KSM_RUN_MERGE &&
+	       !READ_ONCE(ksm_offlining) &&
 	       !list_empty(&ksm_mm_head.link);
 }
 
@@ -637,8 +664,45 @@ static int ksmd_fn(void *unused)
 	return 0;
 }
 
+#ifdef CONFIG_MEMORY_HOTREMOVE
+/*
+ * Offlining migrates every KSM folio out of the range (rmap and
+ * folio_migrate_ksm() need no help for that); what KSM must do is keep its
+ * own walks away from the range's struct pages until the nodes of freed
+ * folios there are gone.
+ */
+static int ksm_offline_notify(struct notifier_block *nb, unsigned long action,
+			      void *arg)
+{
+	struct memory_notify *mn = arg;
+
+	switch (action) {
+	case MEM_GOING_OFFLINE:
+		/* Waits for ksmd's current batch to end. */
+		mutex_lock(&ksm_thread_mutex);
+		ksm_offlining++;
+		mutex_unlock(&ksm_thread_mutex);
+		break;
+	case MEM_OFFLINE:
+	case MEM_CANCEL_OFFLINE:
+		mutex_lock(&ksm_thread_mutex);
+		if (action == MEM_OFFLINE)
+			ksm_stable_prune_pfns(mn->start_pfn,
+					      mn->start_pfn + mn->nr_pages);
+		/* A cancel may come without the matching MEM_GOING_OFFLINE. */
+		if (ksm_offlining)
+			ksm_offlining--;
+		mutex_unlock(&ksm_thread_mutex);
+		wake_up_all(&ksm_offline_wait);
+		wake_up_interruptible(&ksm_thread_wait);
+		break;
+	}
+	return NOTIFY_OK;
+}
+#endif
+
 /**
- * ksm_start_thread() - start ksmd
+ * ksm_start_thread() - start ksmd (and watch memory going offline)
  *
  * Return: 0 or the error of kthread_run().
  */
@@ -646,7 +710,12 @@ int __init ksm_start_thread(void)
 {
 	struct task_struct *t = kthread_run(ksmd_fn, NULL, "ksmd");
 
-	return PTR_ERR_OR_ZERO(t);
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+#ifdef CONFIG_MEMORY_HOTREMOVE
+	hotplug_memory_notifier(ksm_offline_notify, KSM_CALLBACK_PRI);
+#endif
+	return 0;
 }
 
 /**

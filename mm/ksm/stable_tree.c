@@ -364,39 +364,33 @@ restart:
 	return NULL;
 }
 
-/**
- * ksm_stable_insert() - give a new KSM folio its stable node
- * @kfolio: the folio, locked, write-protected in every mapping, with
- *          ->mapping already tagged PAGE_MAPPING_KSM
+/*
+ * Link @node (key, kpfn and nid already set) into the tree of its nid: as
+ * a plain node, or as a dup of the chain of its content, turning a plain
+ * node of that content into a chain first. The chain head is *@spare when
+ * the caller preallocated one (then *@spare is cleared if used).
  *
- * The key is hashed here, from the write-protected content. A folio whose
- * content is already in the tree becomes a dup of that content's chain
- * (the chain is created when needed).
- *
- * Return: the new node, or NULL if memory ran out.
+ * Returns 0, or -ENOMEM if a chain head was needed and none could be had.
  */
-struct ksm_stable_node *ksm_stable_insert(struct folio *kfolio)
+static int node_link(struct ksm_stable_node *node, struct folio *kfolio,
+		     struct ksm_stable_node **spare)
 {
-	unsigned long pfn = folio_pfn(kfolio);
-	int nid = ksm_tree_of_pfn(pfn);
-	struct rb_root *root = ksm_stable_roots + nid;
-	struct ksm_stable_node *node = NULL, *dup, *fresh, *chain;
+	struct rb_root *root = ksm_stable_roots + node->nid;
+	struct ksm_stable_node *other = NULL, *dup, *chain;
 	struct rb_node **link, *parent;
 	struct folio *folio;
 	bool same = false;
-	u64 csum;
 	int cmp;
 
-	csum = ksm_checksum(folio_page(kfolio, 0));
 restart:
 	link = &root->rb_node;
 	parent = NULL;
 	while (*link) {
 		cond_resched();
-		node = rb_entry(*link, struct ksm_stable_node, rb);
-		cmp = ksm_key_cmp(csum, node->csum);
+		other = rb_entry(*link, struct ksm_stable_node, rb);
+		cmp = ksm_key_cmp(node->csum, other->csum);
 		if (!cmp) {
-			folio = tree_node_folio(&node, &dup, false);
+			folio = tree_node_folio(&other, &dup, false);
 			if (!folio)
 				goto restart;
 			cmp = memcmp_pages(folio_page(kfolio, 0),
@@ -411,48 +405,112 @@ restart:
 		link = cmp < 0 ? &parent->rb_left : &parent->rb_right;
 	}
 
+	if (!same) {
+		node->kind = KSM_NODE_PLAIN;
+		rb_link_node(&node->rb, parent, link);
+		rb_insert_color(&node->rb, root);
+		return 0;
+	}
+
+	chain = other;
+	if (other->kind != KSM_NODE_CHAIN) {
+		/* Turn the plain node into the first dup of a chain. */
+		chain = *spare ? *spare : node_alloc();
+		if (!chain)
+			return -ENOMEM;
+		*spare = NULL;
+		INIT_HLIST_HEAD(&chain->hlist);
+		chain->kind = KSM_NODE_CHAIN;
+		chain->csum = other->csum;
+		chain->nid = other->nid;
+		chain->nr_items = 0;
+		chain->prune_time = jiffies;
+		rb_replace_node(&other->rb, &chain->rb, root);
+		ksm_chains++;
+		other->kind = KSM_NODE_DUP;
+		other->chain = chain;
+		hlist_add_head(&other->dup_link, &chain->hlist);
+		chain->nr_items++;
+		ksm_dups++;
+	}
+	node->kind = KSM_NODE_DUP;
+	node->chain = chain;
+	hlist_add_head(&node->dup_link, &chain->hlist);
+	chain->nr_items++;
+	ksm_dups++;
+	return 0;
+}
+
+/**
+ * ksm_stable_insert() - give a new KSM folio its stable node
+ * @kfolio: the folio, locked, write-protected in every mapping, with
+ *          ->mapping already tagged PAGE_MAPPING_KSM
+ *
+ * The key is hashed here, from the write-protected content. A folio whose
+ * content is already in the tree becomes a dup of that content's chain
+ * (the chain is created when needed).
+ *
+ * Return: the new node, or NULL if memory ran out.
+ */
+struct ksm_stable_node *ksm_stable_insert(struct folio *kfolio)
+{
+	unsigned long pfn = folio_pfn(kfolio);
+	struct ksm_stable_node *fresh, *spare = NULL;
+
 	fresh = node_alloc();
 	if (!fresh)
 		return NULL;
 	INIT_HLIST_HEAD(&fresh->hlist);
-	fresh->csum = csum;
+	fresh->csum = ksm_checksum(folio_page(kfolio, 0));
 	fresh->kpfn = pfn;
-	fresh->nid = nid;
-
-	if (!same) {
-		fresh->kind = KSM_NODE_PLAIN;
-		rb_link_node(&fresh->rb, parent, link);
-		rb_insert_color(&fresh->rb, root);
-	} else {
-		chain = node;
-		if (node->kind != KSM_NODE_CHAIN) {
-			/* Turn the plain node into the first dup of a chain. */
-			chain = node_alloc();
-			if (!chain) {
-				node_free(fresh);
-				return NULL;
-			}
-			INIT_HLIST_HEAD(&chain->hlist);
-			chain->kind = KSM_NODE_CHAIN;
-			chain->csum = node->csum;
-			chain->nid = node->nid;
-			chain->prune_time = jiffies;
-			rb_replace_node(&node->rb, &chain->rb, root);
-			ksm_chains++;
-			node->kind = KSM_NODE_DUP;
-			node->chain = chain;
-			hlist_add_head(&node->dup_link, &chain->hlist);
-			chain->nr_items++;
-			ksm_dups++;
-		}
-		fresh->kind = KSM_NODE_DUP;
-		fresh->chain = chain;
-		hlist_add_head(&fresh->dup_link, &chain->hlist);
-		chain->nr_items++;
-		ksm_dups++;
+	fresh->nid = ksm_tree_of_pfn(pfn);
+	if (node_link(fresh, kfolio, &spare)) {
+		node_free(fresh);
+		return NULL;
 	}
 	ksm_folio_set_node(kfolio, fresh);
 	return fresh;
+}
+
+/**
+ * ksm_stable_refile() - move a migrated KSM folio's node to the right tree
+ * @kfolio: a KSM folio, locked
+ * @node: its node (plain or dup)
+ *
+ * With merge_across_nodes off there is one stable tree per NUMA node, and
+ * a folio belongs in the tree of the node its memory is on. Migration
+ * (NUMA balancing, move_pages, compaction, hot-remove) can move a KSM folio
+ * to another node; ksmd notices when it scans one of the folio's mappings
+ * and moves the node, with all its mappings, to the tree of the node the
+ * folio is on now. If that tree already has the content the node joins its
+ * chain, as a folio of content that could not be shared would.
+ */
+void ksm_stable_refile(struct folio *kfolio, struct ksm_stable_node *node)
+{
+	int nid = ksm_tree_of_pfn(folio_pfn(kfolio));
+	struct ksm_stable_node *spare, *chain;
+
+	if (node->nid == nid || node->kind == KSM_NODE_CHAIN)
+		return;
+	/* Allocate first: once out of its tree, the node must get back in. */
+	spare = node_alloc();
+	if (!spare)
+		return;
+
+	if (node->kind == KSM_NODE_DUP) {
+		chain = node->chain;
+		hlist_del(&node->dup_link);
+		chain->nr_items--;
+		ksm_dups--;
+		if (hlist_empty(&chain->hlist))
+			chain_free(chain, node_root(chain));
+	} else {
+		rb_erase(&node->rb, node_root(node));
+	}
+	node->nid = nid;
+	WARN_ON_ONCE(node_link(node, kfolio, &spare));
+	if (spare)
+		node_free(spare);
 }
 
 /**
@@ -551,6 +609,51 @@ int ksm_stable_remove_all(void)
 		}
 	}
 	return err;
+}
+
+static bool pfn_in(unsigned long pfn, unsigned long start, unsigned long end)
+{
+	return pfn >= start && pfn < end;
+}
+
+/**
+ * ksm_stable_prune_pfns() - forget every node whose folio was in a range
+ * @start_pfn: first pfn of the range
+ * @end_pfn: the pfn just past it
+ *
+ * For memory hot-remove. Once a range is offline, every KSM folio still in
+ * use has been migrated out of it (and its node's kpfn moved along), so a
+ * node still naming a pfn inside is stale. Its struct page is about to be
+ * freed with the memory map, so the node is dropped without looking at the
+ * folio. Caller holds ksm_thread_mutex, and nobody has walked the trees
+ * since the range started going offline.
+ */
+void ksm_stable_prune_pfns(unsigned long start_pfn, unsigned long end_pfn)
+{
+	struct ksm_stable_node *node, *dup;
+	struct hlist_node *tmp;
+	struct rb_node *cur, *next;
+	int nid;
+
+	for (nid = 0; nid < ksm_nr_trees; nid++) {
+		for (cur = rb_first(ksm_stable_roots + nid); cur; cur = next) {
+			next = rb_next(cur);
+			node = rb_entry(cur, struct ksm_stable_node, rb);
+			cond_resched();
+			if (node->kind != KSM_NODE_CHAIN) {
+				if (pfn_in(node->kpfn, start_pfn, end_pfn))
+					node_drop(node);
+				continue;
+			}
+			hlist_for_each_entry_safe(dup, tmp, &node->hlist,
+						  dup_link) {
+				if (pfn_in(dup->kpfn, start_pfn, end_pfn))
+					node_drop(dup);
+			}
+			if (hlist_empty(&node->hlist))
+				chain_free(node, ksm_stable_roots + nid);
+		}
+	}
 }
 
 #ifdef CONFIG_KSM_KUNIT_TEST

@@ -170,7 +170,7 @@ static int apply_run(unsigned long val)
 {
 	int err = 0;
 
-	mutex_lock(&ksm_thread_mutex);
+	ksm_lock_trees();
 	if (ksm_run != val) {
 		ksm_run = val;
 		if (val == KSM_RUN_UNMERGE) {
@@ -205,7 +205,7 @@ static int apply_max_page_sharing(unsigned long val)
 
 	if (READ_ONCE(ksm_max_page_sharing) == val)
 		return 0;
-	mutex_lock(&ksm_thread_mutex);
+	ksm_lock_trees();
 	if (ksm_max_page_sharing != val) {
 		err = stable_trees_busy();
 		if (!err)
@@ -238,7 +238,7 @@ static int apply_merge_across_nodes(unsigned long val)
 {
 	int err = 0;
 
-	mutex_lock(&ksm_thread_mutex);
+	ksm_lock_trees();
 	if (ksm_merge_across_nodes != val) {
 		err = stable_trees_busy();
 		if (!err)
