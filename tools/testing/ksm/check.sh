@@ -26,8 +26,10 @@ for d in tools/testing/selftests/ksm tools/ksm; do
 done
 kernel=$build/$which-$cfg/arch/x86/boot/bzImage
 
-append=
-[ "$cfg" = debug ] && append="panic_on_warn=1 softlockup_panic=1 hung_task_panic=1"
+# A quarter of the guest's memory movable, so that ksm_hotremove can
+# offline a block holding KSM pages.
+append="movablecore=512M"
+[ "$cfg" = debug ] && append+=" panic_on_warn=1 softlockup_panic=1 hung_task_panic=1"
 
 case "$which" in stock) tree=stock ;; *) tree=ours ;; esac
 lists=("$build/$tree-selftests/tests.list")

@@ -70,10 +70,13 @@ timeout -k 10 "$limit" qemu-system-x86_64 \
 	-display none -vga none -monitor none -no-reboot \
 	-serial "file:$console" \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 numa=fake=2 ksmrun.out=$out $extra" \
+	-append "console=ttyS0 panic=-1 numa=fake=2 slab_nomerge ksmrun.out=$out $extra" \
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
 	-virtfs "local,path=$out,mount_tag=ksmout,security_model=none" &
 qemu=$!
+# If this script is killed, the guest goes with it.
+trap 'kill $qemu 2>/dev/null || true' EXIT
+trap 'exit 143' TERM INT HUP
 if [ $quiet -eq 0 ]; then
 	tail -F -n +1 --pid=$qemu "$console" 2>/dev/null &
 	tailer=$!
