@@ -11,6 +11,7 @@
 #   make stock         build the unmodified upstream kernel (CONFIG=...)
 #   make check-stock   run the tests on the upstream kernel
 #   make stress        a 10-minute KSM stress round on the debug kernel
+#   make bench         benchmark our KSM against stock 6.12 (build/bench/)
 #   make patches       emit the project as a git format-patch series
 #   make tools         build the operator tools in tools/ksm
 #   make clean         remove build/ (the unpacked trees and all outputs)
@@ -21,7 +22,7 @@ SCRIPTS := scripts/overlay
 TESTS := tools/testing/ksm
 
 .PHONY: all deps kernel stock check check-debug check-stock check-stock-debug \
-	demo stress patches tools clean help
+	demo stress bench patches tools clean help
 
 all: kernel
 
@@ -55,9 +56,12 @@ demo: deps
 stress: deps
 	@$(SCRIPTS)/kernel.sh ours debug
 	@$(MAKE) -s -C tools/testing/selftests/ksm
-	@$(TESTS)/run-guest.sh -o build/runs/stress -a "panic_on_warn=1" \
+	@$(TESTS)/run-guest.sh -o build/runs/stress -t 2400 -a "panic_on_warn=1" \
 		build/ours-debug/arch/x86/boot/bzImage \
 		tools/testing/selftests/ksm/ksm_stress --seconds $(STRESS_SECONDS)
+
+bench: deps
+	@$(TESTS)/bench.sh
 
 patches: deps
 	@$(SCRIPTS)/patches.sh
