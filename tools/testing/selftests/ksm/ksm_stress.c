@@ -2,21 +2,33 @@
 /*
  * ksm_stress: a seeded, replayable random stress of KSM.
  *
- * A few worker processes own mergeable anonymous ranges whose pages hold
- * one of a small set of patterns (so that many pages are identical across
- * processes), an all-zero page, or a pattern of their own. Each worker
- * keeps a record of what every page must hold and checks it all the time
- * while it rewrites pages, forks, remaps, mremaps, mprotects, drops pages
- * with MADV_DONTNEED, unmerges and re-advises, migrates pages between the
- * two NUMA nodes, pages them out to zram swap and exits to be respawned.
- * Worker 0 uses prctl(PR_SET_MEMORY_MERGE) instead of MADV_MERGEABLE.
+ * A few worker processes (ksm_stress_ops.c, ksm_stress_extra.c) own
+ * mergeable anonymous ranges whose pages hold one of a small set of
+ * patterns (so that many pages are identical across processes), an
+ * all-zero page, or a pattern of their own. Each worker keeps a record of
+ * what every page must hold and checks it all the time while it rewrites
+ * pages, forks, remaps, mremaps, mprotects, drops pages with
+ * MADV_DONTNEED, unmerges and re-advises, migrates pages between the two
+ * NUMA nodes, pages them out to zram swap, runs threads over a range,
+ * write-protects pages with userfaultfd, writes pages through
+ * /proc/<pid>/mem, maps 2 MiB aligned ranges for THP, and exits to be
+ * respawned. Worker 0 uses prctl(PR_SET_MEMORY_MERGE) instead of
+ * MADV_MERGEABLE; workers 3, 7, ... run in a memory cgroup whose
+ * memory.max is close to their size.
+ *
  * Meanwhile the main process runs ksmd at full speed and flips its knobs:
- * use_zero_pages, smart_scan, and, around run=2, max_page_sharing and
- * merge_across_nodes.
+ * use_zero_pages, smart_scan, THP's "enabled", and, around run=2,
+ * max_page_sharing and merge_across_nodes.
+ *
+ * At the end, with every worker gone and run=2, every KSM counter must be
+ * back to 0, the KSM slab caches back to where they were before the round
+ * (where /proc/slabinfo lists them: boot with slab_nomerge), and the
+ * memory that no counter of /proc/meminfo explains must not have grown by
+ * more than MEM_SLACK_KB: a page frame leaked by KSM shows up there.
  *
  * Every random choice comes from --seed, printed first as "# seed S": the
  * same seed gives each worker the same sequence of operations (the timing
- * against ksmd differs from run to run, of course).
+ * against ksmd and between threads differs from run to run, of course).
  *
  * Usage: ksm_stress [--seconds N] [--seed S] [--procs N]
  * Runs as root; prints KTAP.
@@ -24,651 +36,14 @@
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <signal.h>
-#include <stdint.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
+#include "ksm_stress.h"
 #include "ksm_common.h"
 
-#ifndef PR_SET_MEMORY_MERGE
-#define PR_SET_MEMORY_MERGE	67
-#endif
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT		21
-#endif
-#define MF_MOVE_ALL		(1 << 2)	/* MPOL_MF_MOVE_ALL */
-
-#define MAX_PROCS	32
-#define NR_RANGES	4
-#define MIN_PAGES	8
-#define MAX_PAGES	96
-#define MAX_SUB		16
-#define NR_PATTERNS	6		/* ids 1..NR_PATTERNS; id 0 is zero */
-#define HIST		32
-#define MAX_REPORTS	20
-#define EXIT_ONE_IN	1500		/* chance per operation to exit */
-#define UNIQUE		(1ULL << 63)
-#define CHILD		(1ULL << 62)
-
-enum op {
-	OP_VERIFY, OP_WRITE_DUP, OP_WRITE_UNIQUE, OP_FORK, OP_REMAP,
-	OP_MREMAP, OP_MPROTECT, OP_DONTNEED, OP_UNMERGE, OP_MIGRATE,
-	OP_PAGEOUT, OP_EXIT, NR_OPS
-};
-
-static const char *const op_names[NR_OPS] = {
-	"verify", "write-dup", "write-unique", "fork", "munmap+mmap",
-	"mremap", "mprotect", "dontneed", "unmerge+merge", "move_pages",
-	"pageout", "exit+respawn",
-};
-
-/* Relative weights; OP_EXIT is drawn apart (EXIT_ONE_IN). */
-static const int op_weight[NR_OPS] = {
-	[OP_VERIFY] = 20, [OP_WRITE_DUP] = 24, [OP_WRITE_UNIQUE] = 8,
-	[OP_FORK] = 2, [OP_REMAP] = 3, [OP_MREMAP] = 3, [OP_MPROTECT] = 4,
-	[OP_DONTNEED] = 5, [OP_UNMERGE] = 3, [OP_MIGRATE] = 4,
-	[OP_PAGEOUT] = 3,
-};
-
-/* Shared by all processes of the test (MAP_SHARED, so never merged). */
-struct shared {
-	volatile int stop;
-	long ops[NR_OPS];
-	long mismatches;	/* pages that did not hold what they must */
-	long errors;		/* unexpected syscall failures */
-	long crashes;		/* workers or children that died badly */
-	long pages_moved;	/* pages move_pages took to the other node */
-	long move_errs;		/* move_pages returned an error (ignored) */
-	long pageout_pages;	/* pages MADV_PAGEOUT was asked for */
-	long swapped_pages;	/* of them, found on swap afterwards */
-	long respawns;
-};
-
-struct range {
-	char *addr;
-	int npages;
-	uint64_t exp[MAX_PAGES];
-};
-
-struct hist {
-	unsigned char op, ri;
-	short start, n;
-	uint64_t id;
-};
-
-static struct shared *sh;
-static long psize;
-static uint64_t seed;
-static int have_swap, have_node1;
-static char *pat[NR_PATTERNS + 1];	/* pat[0] is the zero page */
-static char *scratch;
-
-/* Worker state: each worker is a process of its own. */
-static struct range ranges[NR_RANGES];
-static struct hist hist[HIST];
-static unsigned int nhist;
-static int wid, wgen, in_child, merge_any;
-static uint64_t wrng, uniq;
-
-static void say(const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-	ssize_t w;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (n > (int)sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
-	w = write(STDOUT_FILENO, buf, n);
-	(void)w;
-}
-
-/* splitmix64 */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static unsigned int rnd(uint64_t *s, unsigned int n)
-{
-	return n ? rng_next(s) % n : 0;
-}
-
-static void count(long *c, long n)
-{
-	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
-}
-
-/* The content of a page with the given id: the id, then a mix of it. */
-static void fill(char *buf, uint64_t id)
-{
-	uint64_t *w = (uint64_t *)buf;
-	long i;
-
-	if (!id) {
-		memset(buf, 0, psize);
-		return;
-	}
-	w[0] = id;
-	for (i = 1; i < psize / 8; i++)
-		w[i] = id * 0x9e3779b97f4a7c15ULL + i * 0xd6e8feb86659fd93ULL;
-}
-
-static const char *expected(uint64_t id)
-{
-	if (id <= NR_PATTERNS)
-		return pat[id];
-	fill(scratch, id);
-	return scratch;
-}
-
-static uint64_t unique_id(void)
-{
-	return UNIQUE | (in_child ? CHILD : 0) | (uint64_t)wid << 48 |
-	       (uint64_t)(wgen & 0xffff) << 32 | (++uniq & 0xffffffff);
-}
-
-/* A shared pattern (one in four of them the zero page) or a unique one. */
-static uint64_t random_id(int unique)
-{
-	if (unique)
-		return unique_id();
-	if (!rnd(&wrng, 4))
-		return 0;
-	return 1 + rnd(&wrng, NR_PATTERNS);
-}
-
-static void note(int op, int ri, int start, int n, uint64_t id)
-{
-	struct hist *h = &hist[nhist++ % HIST];
-
-	h->op = op;
-	h->ri = ri;
-	h->start = start;
-	h->n = n;
-	h->id = id;
-}
-
-static void unexpected(const char *what, int err)
-{
-	long n = __atomic_add_fetch(&sh->errors, 1, __ATOMIC_RELAXED);
-
-	if (n <= MAX_REPORTS)
-		say("# ERROR worker %d gen %d%s: %s: %s\n", wid, wgen,
-		    in_child ? " (fork child)" : "", what, strerror(err));
-}
-
-static void hexbytes(char *out, const unsigned char *p, int n)
-{
-	int i;
-
-	out[0] = 0;
-	for (i = 0; i < n; i++)
-		sprintf(out + (i ? 3 * i - 1 : 0), i ? " %02x" : "%02x", p[i]);
-}
-
-static void write_page(struct range *r, int i, uint64_t id)
-{
-	memcpy(r->addr + i * psize, expected(id), psize);
-	r->exp[i] = id;
-}
-
-static void report(int ri, int i)
-{
-	struct range *r = &ranges[ri];
-	const unsigned char *a = (void *)(r->addr + i * psize);
-	const unsigned char *e = (const void *)expected(r->exp[i]);
-	char eb[16 * 3 + 1], ab[16 * 3 + 1];
-	uint64_t got;
-	unsigned int k;
-	long n, off;
-
-	n = __atomic_add_fetch(&sh->mismatches, 1, __ATOMIC_RELAXED);
-	if (n > MAX_REPORTS)
-		return;
-	for (off = 0; off < psize && a[off] == e[off]; off++)
-		;
-	memcpy(&got, a, sizeof(got));
-	hexbytes(eb, e, 16);
-	hexbytes(ab, a, 16);
-	say("# MISMATCH worker %d gen %d pid %d%s range %d page %d (%p): expected id %#llx, first bytes expected [%s] actual [%s] (actual word 0 %#llx, first difference at byte %ld)\n",
-	    wid, wgen, getpid(), in_child ? " (fork child)" : "", ri, i,
-	    (void *)a, (unsigned long long)r->exp[i], eb, ab,
-	    (unsigned long long)got, off);
-	for (k = nhist > HIST ? nhist - HIST : 0; k < nhist; k++) {
-		struct hist *h = &hist[k % HIST];
-
-		if (h->ri != ri)
-			continue;
-		say("#   history: %s range %d pages %d+%d id %#llx%s\n",
-		    op_names[h->op], h->ri, h->start, h->n,
-		    (unsigned long long)h->id,
-		    i >= h->start && i < h->start + h->n ? " <-" : "");
-	}
-}
-
-static int verify(int ri, int start, int n)
-{
-	struct range *r = &ranges[ri];
-	int i, bad = 0;
-
-	for (i = start; i < start + n; i++) {
-		if (!memcmp(r->addr + i * psize, expected(r->exp[i]), psize))
-			continue;
-		report(ri, i);
-		bad++;
-		/* Carry on from a known state. */
-		write_page(r, i, unique_id());
-	}
-	return bad;
-}
-
-static void verify_all(void)
-{
-	int ri;
-
-	for (ri = 0; ri < NR_RANGES; ri++)
-		verify(ri, 0, ranges[ri].npages);
-}
-
-/* First contents: mostly shared patterns, some zero, some left unfaulted. */
-static void populate(struct range *r, int start, int n)
-{
-	int i, c;
-
-	for (i = start; i < start + n; i++) {
-		c = rnd(&wrng, 20);
-		if (c < 2)
-			r->exp[i] = 0;		/* never touched: reads zero */
-		else
-			write_page(r, i, random_id(c < 5));
-	}
-}
-
-static int advise(char *p, long len, int advice)
-{
-	if (merge_any && advice == MADV_MERGEABLE && !rnd(&wrng, 2))
-		return 0;	/* the prctl already covers new mappings */
-	if (madvise(p, len, advice)) {
-		unexpected(advice == MADV_MERGEABLE ? "MADV_MERGEABLE" :
-			   "MADV_UNMERGEABLE", errno);
-		return -1;
-	}
-	return 0;
-}
-
-static void map_range(int ri)
-{
-	struct range *r = &ranges[ri];
-	int n = MIN_PAGES + rnd(&wrng, MAX_PAGES - MIN_PAGES + 1);
-	char *p;
-
-	p = mmap(NULL, n * psize, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		unexpected("mmap", errno);
-		_exit(2);
-	}
-	r->addr = p;
-	r->npages = n;
-	advise(p, n * psize, MADV_MERGEABLE);
-	populate(r, 0, n);
-}
-
-static void pick_sub(struct range *r, int max, int *start, int *n)
-{
-	*start = rnd(&wrng, r->npages);
-	*n = 1 + rnd(&wrng, r->npages - *start < max ? r->npages - *start : max);
-}
-
-static void op_write(int ri, int unique)
-{
-	struct range *r = &ranges[ri];
-	int start, n, i;
-
-	pick_sub(r, 8, &start, &n);
-	for (i = start; i < start + n; i++) {
-		write_page(r, i, random_id(unique));
-		note(unique ? OP_WRITE_UNIQUE : OP_WRITE_DUP, ri, i, 1,
-		     r->exp[i]);
-	}
-	verify(ri, start, n);
-}
-
-static void op_fork(int ri)
-{
-	struct range *r = &ranges[ri];
-	int status;
-	pid_t pid;
-
-	pid = fork();
-	if (pid < 0) {
-		unexpected("fork", errno);
-		return;
-	}
-	if (pid == 0) {
-		in_child = 1;
-		wrng ^= 0x5851f42d4c957f2dULL;
-		/* What we inherited, then writes of our own, then again. */
-		verify_all();
-		op_write(ri, rnd(&wrng, 2));
-		usleep(rnd(&wrng, 20000));
-		op_write(ri, 0);
-		verify_all();
-		_exit(0);
-	}
-	/* Write on our side of the COW while the child lives. */
-	op_write(ri, 0);
-	if (waitpid(pid, &status, 0) != pid) {
-		unexpected("waitpid", errno);
-		return;
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		count(&sh->crashes, 1);
-		say("# CRASH fork child of worker %d gen %d: status %#x\n",
-		    wid, wgen, status);
-	}
-	note(OP_FORK, ri, 0, r->npages, 0);
-	verify(ri, 0, r->npages);
-}
-
-static void op_remap(int ri)
-{
-	struct range *r = &ranges[ri];
-	int start, n;
-	char *p;
-
-	if (rnd(&wrng, 2)) {
-		munmap(r->addr, r->npages * psize);
-		map_range(ri);
-		note(OP_REMAP, ri, 0, r->npages, 0);
-		verify(ri, 0, r->npages);
-		return;
-	}
-	/* A hole punched and mapped again in place. */
-	pick_sub(r, MAX_SUB, &start, &n);
-	p = r->addr + start * psize;
-	if (munmap(p, n * psize)) {
-		unexpected("munmap", errno);
-		return;
-	}
-	if (mmap(p, n * psize, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != p) {
-		unexpected("mmap MAP_FIXED", errno);
-		_exit(2);
-	}
-	advise(p, n * psize, MADV_MERGEABLE);
-	populate(r, start, n);
-	note(OP_REMAP, ri, start, n, 0);
-	verify(ri, start, n);
-}
-
-static void op_mremap(int ri)
-{
-	struct range *r = &ranges[ri];
-	long len = r->npages * psize;
-	char *dst, *p;
-	int i;
-
-	dst = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (dst == MAP_FAILED) {
-		unexpected("mmap", errno);
-		return;
-	}
-	p = mremap(r->addr, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
-	if (p == MAP_FAILED && errno == EFAULT) {
-		/* The range is split into several VMAs: one page at a time. */
-		for (i = 0; i < r->npages; i++) {
-			p = mremap(r->addr + i * psize, psize, psize,
-				   MREMAP_MAYMOVE | MREMAP_FIXED,
-				   dst + i * psize);
-			if (p == MAP_FAILED) {
-				unexpected("mremap of a page", errno);
-				_exit(2);
-			}
-		}
-		p = dst;
-	}
-	if (p != dst) {
-		unexpected("mremap", errno);
-		munmap(dst, len);
-		return;
-	}
-	r->addr = dst;
-	note(OP_MREMAP, ri, 0, r->npages, 0);
-	verify(ri, 0, r->npages);
-}
-
-static void op_mprotect(int ri)
-{
-	struct range *r = &ranges[ri];
-	int start, n, ro = rnd(&wrng, 2);
-	char *p;
-
-	pick_sub(r, MAX_SUB, &start, &n);
-	p = r->addr + start * psize;
-	if (mprotect(p, n * psize, ro ? PROT_READ : PROT_NONE)) {
-		unexpected("mprotect", errno);
-		return;
-	}
-	usleep(rnd(&wrng, 3000));
-	if (ro)
-		verify(ri, start, n);
-	if (mprotect(p, n * psize, PROT_READ | PROT_WRITE)) {
-		unexpected("mprotect back", errno);
-		_exit(2);
-	}
-	note(OP_MPROTECT, ri, start, n, ro);
-	verify(ri, start, n);
-}
-
-static void op_dontneed(int ri)
-{
-	struct range *r = &ranges[ri];
-	int start, n, i;
-
-	pick_sub(r, MAX_SUB, &start, &n);
-	if (madvise(r->addr + start * psize, n * psize, MADV_DONTNEED)) {
-		unexpected("MADV_DONTNEED", errno);
-		return;
-	}
-	for (i = start; i < start + n; i++)
-		r->exp[i] = 0;
-	note(OP_DONTNEED, ri, start, n, 0);
-	verify(ri, start, n);
-}
-
-static void op_unmerge(int ri)
-{
-	struct range *r = &ranges[ri];
-	int start = 0, n = r->npages;
-	char *p;
-
-	if (rnd(&wrng, 2))
-		pick_sub(r, MAX_SUB, &start, &n);
-	p = r->addr + start * psize;
-	if (madvise(p, n * psize, MADV_UNMERGEABLE)) {
-		if (errno != ENOMEM && errno != EAGAIN)
-			unexpected("MADV_UNMERGEABLE", errno);
-	}
-	note(OP_UNMERGE, ri, start, n, 0);
-	verify(ri, start, n);
-	if (rnd(&wrng, 2))
-		op_write(ri, 0);
-	if (madvise(p, n * psize, MADV_MERGEABLE))
-		unexpected("MADV_MERGEABLE again", errno);
-	verify(ri, start, n);
-}
-
-static void op_migrate(int ri)
-{
-	struct range *r = &ranges[ri];
-	void *pages[MAX_SUB];
-	int nodes[MAX_SUB], status[MAX_SUB], before[MAX_SUB];
-	int start, n, i, to = rnd(&wrng, 2), mixed = !rnd(&wrng, 4);
-	long rc;
-
-	pick_sub(r, MAX_SUB, &start, &n);
-	for (i = 0; i < n; i++) {
-		pages[i] = r->addr + (start + i) * psize;
-		nodes[i] = mixed ? (int)rnd(&wrng, 2) : to;
-		status[i] = -1;
-		before[i] = -1;
-	}
-	/* Where they are now (errors are per page, in before[]). */
-	syscall(SYS_move_pages, 0, n, pages, NULL, before, 0);
-	rc = syscall(SYS_move_pages, 0, n, pages, nodes, status, MF_MOVE_ALL);
-	if (rc < 0) {
-		if (errno != EBUSY && errno != EAGAIN && errno != ENOMEM)
-			unexpected("move_pages", errno);
-		count(&sh->move_errs, 1);
-	} else {
-		for (i = 0; i < n; i++)
-			if (before[i] >= 0 && before[i] != nodes[i] &&
-			    status[i] == nodes[i])
-				count(&sh->pages_moved, 1);
-	}
-	note(OP_MIGRATE, ri, start, n, to);
-	verify(ri, start, n);
-}
-
-/* How many of the n pages at p are out on swap (pagemap bit 62)? */
-static int pages_on_swap(const char *p, int n)
-{
-	uint64_t ent[MAX_PAGES];
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-	int i, out = 0;
-	ssize_t got;
-
-	if (fd < 0)
-		return 0;
-	got = pread(fd, ent, n * sizeof(ent[0]),
-		    (uintptr_t)p / psize * sizeof(ent[0]));
-	close(fd);
-	for (i = 0; i < got / (ssize_t)sizeof(ent[0]); i++)
-		out += !!(ent[i] & (1ULL << 62));
-	return out;
-}
-
-static void op_pageout(int ri)
-{
-	struct range *r = &ranges[ri];
-	int start = 0, n = r->npages;
-
-	if (rnd(&wrng, 2))
-		pick_sub(r, MAX_SUB, &start, &n);
-	if (madvise(r->addr + start * psize, n * psize, MADV_PAGEOUT)) {
-		unexpected("MADV_PAGEOUT", errno);
-	} else {
-		count(&sh->pageout_pages, n);
-		count(&sh->swapped_pages,
-		      pages_on_swap(r->addr + start * psize, n));
-	}
-	note(OP_PAGEOUT, ri, start, n, 0);
-	if (rnd(&wrng, 2))
-		verify(ri, start, n);
-}
-
-static int pick_op(void)
-{
-	int total = 0, op, x;
-
-	for (op = 0; op < NR_OPS; op++)
-		if ((op != OP_MIGRATE || have_node1) &&
-		    (op != OP_PAGEOUT || have_swap))
-			total += op_weight[op];
-	x = rnd(&wrng, total);
-	for (op = 0; op < NR_OPS; op++) {
-		if ((op == OP_MIGRATE && !have_node1) ||
-		    (op == OP_PAGEOUT && !have_swap))
-			continue;
-		if (x < op_weight[op])
-			return op;
-		x -= op_weight[op];
-	}
-	return OP_VERIFY;
-}
-
-static void __attribute__((noreturn)) worker(int id, int gen)
-{
-	unsigned long nops = 0;
-	int ri, op;
-
-	wid = id;
-	wgen = gen;
-	wrng = seed ^ (0x2545f4914f6cdd1dULL * (id + 1)) ^
-	       (0x9e3779b97f4a7c15ULL * (gen + 1));
-	rng_next(&wrng);
-	if (id == 0) {
-		if (prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0))
-			unexpected("prctl(PR_SET_MEMORY_MERGE)", errno);
-		else
-			merge_any = 1;
-	}
-	for (ri = 0; ri < NR_RANGES; ri++)
-		map_range(ri);
-
-	while (!sh->stop) {
-		op = pick_op();
-		ri = rnd(&wrng, NR_RANGES);
-		switch (op) {
-		case OP_VERIFY:
-			verify(ri, 0, ranges[ri].npages);
-			break;
-		case OP_WRITE_DUP:
-			op_write(ri, 0);
-			break;
-		case OP_WRITE_UNIQUE:
-			op_write(ri, 1);
-			break;
-		case OP_FORK:
-			op_fork(ri);
-			break;
-		case OP_REMAP:
-			op_remap(ri);
-			break;
-		case OP_MREMAP:
-			op_mremap(ri);
-			break;
-		case OP_MPROTECT:
-			op_mprotect(ri);
-			break;
-		case OP_DONTNEED:
-			op_dontneed(ri);
-			break;
-		case OP_UNMERGE:
-			op_unmerge(ri);
-			break;
-		case OP_MIGRATE:
-			op_migrate(ri);
-			break;
-		case OP_PAGEOUT:
-			op_pageout(ri);
-			break;
-		}
-		count(&sh->ops[op], 1);
-		if (!(++nops % 64))
-			verify_all();
-		if (!rnd(&wrng, EXIT_ONE_IN)) {
-			/* Leave with everything mapped, while ksmd scans. */
-			verify_all();
-			count(&sh->ops[OP_EXIT], 1);
-			_exit(0);
-		}
-		usleep(rnd(&wrng, 2000));
-	}
-	verify_all();
-	_exit(0);
-}
+#define NR_CHECKS	8
+#define MEM_SLACK_KB	4096	/* unexplained memory growth allowed */
+#define MEMCG_MAX	(6L << 20)	/* with swap in it; 3x that without */
+#define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
 
 /* ---- The main process: workers, knobs, counters. ---- */
 
@@ -681,59 +56,23 @@ static char saved[NR_KNOBS][64];
 static int have_saved[NR_KNOBS];
 
 static long ctl_zero_flips, ctl_smart_flips, ctl_run2, ctl_mps_ok,
-	    ctl_mps_busy, ctl_man_ok, ctl_man_busy, ctl_bad;
+	    ctl_mps_busy, ctl_man_ok, ctl_man_busy, ctl_bad, ctl_thp_flips;
+static char thp_saved[64];
 
-static int write_file(const char *path, const char *val)
+/* THP "enabled" to always, madvise or never, at random. */
+static void flip_thp(uint64_t *crng)
 {
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
+	static const char *const modes[] = { "always", "madvise", "never" };
+	const char *m = modes[rnd(crng, 3)];
+	int err = write_file(THP_ENABLED, m);
 
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
-/* Does /proc/swaps list a zram device? Sets one up (128 MiB) if not. */
-static int zram_swap_ready(void)
-{
-	char line[256];
-	FILE *f;
-	int found = 0;
-
-	if (system("grep -q zram0 /proc/swaps 2>/dev/null") == 0)
-		return 1;
-	if (access("/sys/block/zram0", F_OK))
-		system("modprobe zram >/dev/null 2>&1");
-	if (write_file("/sys/block/zram0/disksize", "128M"))
-		return 0;
-	if (system("mkswap /dev/zram0 >/dev/null 2>&1 && swapon /dev/zram0 2>/dev/null"))
-		return 0;
-	f = fopen("/proc/swaps", "r");
-	while (f && fgets(line, sizeof(line), f))
-		found |= !!strstr(line, "zram0");
-	if (f)
-		fclose(f);
-	return found;
-}
-
-static long vmstat(const char *key)
-{
-	char name[64];
-	long v, ret = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", name, &v) == 2) {
-		if (!strcmp(name, key)) {
-			ret = v;
-			break;
-		}
+	if (err) {
+		ctl_bad++;
+		say("# ERROR writing %s to " THP_ENABLED ": %s\n", m,
+		    strerror(-err));
+	} else {
+		ctl_thp_flips++;
 	}
-	fclose(f);
-	return ret;
 }
 
 static void print_delta(const char *what, const char *key, long before)
@@ -770,7 +109,7 @@ static void flip(const char *name, long *cnt)
 
 	if (err) {
 		ctl_bad++;
-		say("# ERROR writing %ld to %s: %s\n", !v, name, strerror(-err));
+		say("# ERROR writing %d to %s: %s\n", !v, name, strerror(-err));
 	} else {
 		(*cnt)++;
 	}
@@ -797,6 +136,8 @@ static void control(uint64_t *crng)
 		flip("use_zero_pages", &ctl_zero_flips);
 	if (!rnd(crng, 20))
 		flip("smart_scan", &ctl_smart_flips);
+	if (have_thp && !rnd(crng, 40))
+		flip_thp(crng);
 	/* Without run=2 first: EBUSY while anything is merged. */
 	if (!rnd(crng, 80))
 		shape_knobs(crng);
@@ -856,19 +197,24 @@ static void restore_knobs(void)
 	}
 }
 
-static int counters_zero(int timeout_s, long v[4])
+static const char *const counters[] = {
+	"pages_shared", "pages_sharing", "pages_unshared", "pages_volatile",
+	"ksm_zero_pages", "stable_node_chains", "stable_node_dups",
+	"general_profit",
+};
+#define NR_COUNTERS (sizeof(counters) / sizeof(counters[0]))
+
+/* Wait until every KSM counter reads 0; v[] gets the last values. */
+static int counters_zero(int timeout_s, long v[NR_COUNTERS])
 {
-	static const char *const names[] = {
-		"pages_shared", "pages_sharing", "pages_unshared",
-		"ksm_zero_pages",
-	};
 	time_t end = time(NULL) + timeout_s;
-	int i, zero;
+	unsigned int i;
+	int zero;
 
 	do {
 		zero = 1;
-		for (i = 0; i < 4; i++) {
-			v[i] = ksm_get(names[i]);
+		for (i = 0; i < NR_COUNTERS; i++) {
+			v[i] = ksm_get(counters[i]);
 			zero &= !v[i];
 		}
 		if (zero)
@@ -878,11 +224,155 @@ static int counters_zero(int timeout_s, long v[4])
 	return 0;
 }
 
+static const char *const caches[] = {
+	"ksm_rmap_item", "ksm_stable_node", "ksm_mm_slot",
+};
+#define NR_CACHES (sizeof(caches) / sizeof(caches[0]))
+
+/* Active objects of the KSM caches, shrunk first; -1 if not listed. */
+static int read_caches(long v[NR_CACHES])
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_CACHES; i++) {
+		slab_shrink(caches[i]);
+		if (slab_active(caches[i], &v[i]))
+			return -1;
+	}
+	return 0;
+}
+
+/* Back to the baseline (or below) within timeout_s? */
+static int caches_back(const long base[NR_CACHES], long v[NR_CACHES],
+		       int timeout_s)
+{
+	time_t end = time(NULL) + timeout_s;
+	unsigned int i;
+	int back;
+
+	do {
+		if (read_caches(v))
+			return 0;
+		for (back = 1, i = 0; i < NR_CACHES; i++)
+			back &= v[i] <= base[i];
+		if (back)
+			return 1;
+		sleep(1);
+	} while (time(NULL) < end);
+	return 0;
+}
+
+/*
+ * Memory in kB that nothing in /proc/meminfo accounts for: what is
+ * neither free (MemFree plus the per-CPU free lists) nor page cache, anon,
+ * swap cache, slab, kernel stacks, page tables, vmalloc, percpu or zram's
+ * zsmalloc pages. A page frame that KSM leaks (a stable page nobody maps,
+ * a reference never dropped) lands here.
+ */
+static long unexplained_kb(long *memfree)
+{
+	static const char *const used[] = {
+		"Buffers", "Cached", "SwapCached", "AnonPages",
+		"SReclaimable", "SUnreclaim", "KernelStack", "PageTables",
+		"SecPageTables", "VmallocUsed", "Percpu",
+	};
+	long kb = meminfo("MemTotal"), zs = vmstat("nr_zspages");
+	unsigned int i;
+
+	drop_caches();
+	*memfree = meminfo("MemFree");
+	kb -= *memfree + pcp_pages() * (psize / 1024);
+	for (i = 0; i < sizeof(used) / sizeof(used[0]); i++)
+		kb -= meminfo(used[i]);
+	if (zs > 0)
+		kb -= zs * (psize / 1024);
+	return kb;
+}
+
 static void usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [--seconds N] [--seed S] [--procs N]\n",
 		prog);
 	exit(2);
+}
+
+static void print_stats(long max_sharing, long max_zero, long min_zero,
+			long scans, const long *vm0)
+{
+	int i;
+
+	ksm_print_msg("operations:\n");
+	for (i = 0; i < NR_OPS; i++)
+		ksm_print_msg("  %-14s %ld\n", op_names[i], sh->ops[i]);
+	ksm_print_msg("control: use_zero_pages flips %ld, smart_scan flips %ld, THP enabled flips %ld, run=2 cycles %ld\n",
+		      ctl_zero_flips, ctl_smart_flips, ctl_thp_flips, ctl_run2);
+	ksm_print_msg("control: max_page_sharing set %ld, EBUSY %ld; merge_across_nodes set %ld, EBUSY %ld; bad writes %ld\n",
+		      ctl_mps_ok, ctl_mps_busy, ctl_man_ok, ctl_man_busy,
+		      ctl_bad);
+	ksm_print_msg("merges: max pages_sharing %ld, ksm_zero_pages max %ld min %ld, full scans %ld\n",
+		      max_sharing, max_zero, min_zero, scans);
+	print_delta("COW breaks (vmstat cow_ksm)", "cow_ksm", vm0[0]);
+	print_delta("swaps (vmstat pswpout)", "pswpout", vm0[1]);
+	print_delta("swap-ins (vmstat pswpin)", "pswpin", vm0[2]);
+	print_delta("KSM swap-in copies (vmstat ksm_swpin_copy)",
+		    "ksm_swpin_copy", vm0[3]);
+	print_delta("migrations (vmstat pgmigrate_success)",
+		    "pgmigrate_success", vm0[4]);
+	print_delta("THP faults (vmstat thp_fault_alloc)", "thp_fault_alloc",
+		    vm0[5]);
+	print_delta("THP splits (vmstat thp_split_page)", "thp_split_page",
+		    vm0[6]);
+	ksm_print_msg("swaps seen: MADV_PAGEOUT on %ld pages, %ld of them on swap right after\n",
+		      sh->pageout_pages, sh->swapped_pages);
+	ksm_print_msg("migrations seen: move_pages took %ld pages to the other node, %ld calls failed with EBUSY/EAGAIN/ENOMEM\n",
+		      sh->pages_moved, sh->move_errs);
+	ksm_print_msg("threads: %ld started, %ld page writes/checks done by them\n",
+		      sh->threads, sh->thread_ops);
+	ksm_print_msg("uffd-wp: %ld pages protected, %ld write faults resolved, %ld protected pages written without a fault%s\n",
+		      sh->wp_pages, sh->wp_faults, sh->wp_unfaulted,
+		      sh->uffd_unavail ? " (uffd-wp unavailable)" : "");
+	ksm_print_msg("/proc/pid/mem: %ld writes into self, %ld into a child, %ld from a child into its parent\n",
+		      sh->procmem_self, sh->procmem_child, sh->procmem_parent);
+	ksm_print_msg("THP: %ld 2 MiB ranges mapped; memcg: %ld worker generations ran in it, %ld failed to join\n",
+		      sh->thp_ranges, sh->memcg_workers, sh->memcg_join_errs);
+	ksm_print_msg("respawns %ld, mismatches %ld, unexpected errors %ld, crashes %ld\n",
+		      sh->respawns, sh->mismatches, sh->errors, sh->crashes);
+}
+
+static const char *const vm_keys[] = {
+	"cow_ksm", "pswpout", "pswpin", "ksm_swpin_copy", "pgmigrate_success",
+	"thp_fault_alloc", "thp_split_page",
+};
+#define NR_VM_KEYS (sizeof(vm_keys) / sizeof(vm_keys[0]))
+
+/* Reap workers; respawn them unless stopping. Returns how many live. */
+static int reap(pid_t *pids, int *gens, int procs, int respawn)
+{
+	int i, status, live = 0;
+	pid_t pid;
+
+	for (i = 0; i < procs; i++) {
+		if (pids[i] <= 0)
+			continue;
+		pid = waitpid(pids[i], &status, WNOHANG);
+		if (pid == 0) {
+			live++;
+			continue;
+		}
+		if (pid == pids[i] &&
+		    (!WIFEXITED(status) || WEXITSTATUS(status))) {
+			count(&sh->crashes, 1);
+			say("# CRASH worker %d gen %d: status %#x\n",
+			    i, gens[i], status);
+		}
+		pids[i] = 0;
+		if (respawn) {
+			pids[i] = spawn(i, ++gens[i]);
+			count(&sh->respawns, 1);
+			live++;
+		}
+	}
+	return live;
 }
 
 int main(int argc, char **argv)
@@ -894,14 +384,17 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	long seconds = 60, max_sharing = 0, max_zero = 0, min_zero = 0, v;
-	long cnt[4];
-	long cow0, pswpout0, pswpin0, mig0, scans = 0, last_scans;
+	long cnt[NR_COUNTERS], slab0[NR_CACHES], slab1[NR_CACHES];
+	long vm0[NR_VM_KEYS], scans = 0, last_scans, oom_kill = -1;
+	long mem0, mem1, free0, free1;
 	pid_t pids[MAX_PROCS];
 	int gens[MAX_PROCS];
-	int procs = 4, seeded = 0, c, i, status, live, zero_ok, run2_err;
+	int procs = 4, seeded = 0, c, i, zero_ok, run2_err, have_slab;
+	int slab_ok = 0, have_memcg, memcg_swap, tries;
+	long memcg_max;
+	unsigned int k;
 	uint64_t crng;
 	time_t end;
-	pid_t pid;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -924,11 +417,11 @@ int main(int argc, char **argv)
 	if (!seeded)
 		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
 	printf("# seed %llu\n", (unsigned long long)seed);
-	ktap_plan(5);
+	ktap_plan(NR_CHECKS);
 
 	if (geteuid() || ksm_get("run") < 0) {
 		ksm_print_msg("needs root and /sys/kernel/mm/ksm\n");
-		for (i = 0; i < 5; i++)
+		for (i = 0; i < NR_CHECKS; i++)
 			ktap_skip("ksm_stress");
 		return KSFT_SKIP;
 	}
@@ -938,32 +431,62 @@ int main(int argc, char **argv)
 	rng_next(&crng);
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	scratch = malloc(psize);
-	if (sh == MAP_FAILED || !scratch) {
+	if (sh == MAP_FAILED) {
 		perror("setup");
 		return KSFT_FAIL;
 	}
-	for (i = 0; i <= NR_PATTERNS; i++) {
-		pat[i] = malloc(psize);
-		if (!pat[i])
-			return KSFT_FAIL;
-		fill(pat[i], i);
-	}
+	init_patterns();
 	have_node1 = !access("/sys/devices/system/node/node1", F_OK);
 	have_swap = zram_swap_ready();
-	ksm_print_msg("%d workers for %ld s; NUMA node 1: %s; zram swap: %s\n",
-		      procs, seconds, have_node1 ? "yes" : "no (no migration)",
-		      have_swap ? "yes" : "no (no pageout)");
+	have_thp = !read_file(THP_ENABLED, thp_saved, sizeof(thp_saved));
+	if (have_thp) {
+		/* "always [madvise] never" -> "madvise" */
+		char *a = strchr(thp_saved, '['), *b = a ? strchr(a, ']') : NULL;
 
+		if (a && b) {
+			*b = 0;
+			memmove(thp_saved, a + 1, strlen(a + 1) + 1);
+		} else {
+			have_thp = 0;
+		}
+	}
+	/*
+	 * The memcg may use zram swap or not (memory.swap.max 0): the seed
+	 * decides. Without swap, memory.max leaves room for the most the
+	 * workers in it can map (four THP ranges and a fork child's COWs).
+	 */
+	memcg_swap = have_swap && !((seed >> 1) & 1);
+	memcg_max = memcg_swap ? MEMCG_MAX : 3 * MEMCG_MAX;
+	have_memcg = !memcg_setup(memcg_max, memcg_swap);
+	ksm_print_msg("%d workers for %ld s; NUMA node 1: %s; zram swap: %s; THP: %s\n",
+		      procs, seconds, have_node1 ? "yes" : "no (no migration)",
+		      have_swap ? "yes" : "no (no pageout)",
+		      have_thp ? thp_saved : "no");
+	if (!have_memcg || procs < MEMCG_EVERY)
+		ksm_print_msg("memcg: none%s\n", have_memcg ?
+			      " (no worker would be in it: --procs < 4)" : "");
+	else
+		ksm_print_msg("memcg: workers 3, 7, ... in memory.max %ld MiB, %s\n",
+			      memcg_max >> 20, memcg_swap ?
+			      "with zram swap" : "memory.swap.max 0");
+
+	/* The baseline: nothing merged, caches shrunk, caches dropped. */
 	save_knobs();
+	if (ksm_set("run", 2))
+		ksm_print_msg("cannot set run=2 for the baseline\n");
+	counters_zero(60, cnt);
+	have_slab = !read_caches(slab0);
+	if (have_slab)
+		ksm_print_msg("slab baseline: %s %ld, %s %ld, %s %ld active objects\n",
+			      caches[0], slab0[0], caches[1], slab0[1],
+			      caches[2], slab0[2]);
+	mem0 = unexplained_kb(&free0);
+
 	if (ksm_set("pages_to_scan", 10000) || ksm_set("sleep_millisecs", 0))
 		ksm_print_msg("cannot set ksmd to full speed\n");
 	ksm_set("run", 1);
-
-	cow0 = vmstat("cow_ksm");
-	pswpout0 = vmstat("pswpout");
-	pswpin0 = vmstat("pswpin");
-	mig0 = vmstat("pgmigrate_success");
+	for (k = 0; k < NR_VM_KEYS; k++)
+		vm0[k] = vmstat(vm_keys[k]);
 	last_scans = ksm_get("full_scans");
 
 	for (i = 0; i < procs; i++) {
@@ -974,19 +497,7 @@ int main(int argc, char **argv)
 	end = time(NULL) + seconds;
 	while (time(NULL) < end) {
 		usleep(50000);
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			for (i = 0; i < procs && pids[i] != pid; i++)
-				;
-			if (i == procs)
-				continue;
-			if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-				count(&sh->crashes, 1);
-				say("# CRASH worker %d gen %d: status %#x\n",
-				    i, gens[i], status);
-			}
-			pids[i] = spawn(i, ++gens[i]);
-			count(&sh->respawns, 1);
-		}
+		reap(pids, gens, procs, 1);
 		v = ksm_get("pages_sharing");
 		if (v > max_sharing)
 			max_sharing = v;
@@ -1005,65 +516,47 @@ int main(int argc, char **argv)
 	/* Workers check everything once more, then leave. */
 	sh->stop = 1;
 	end = time(NULL) + 300;
-	do {
-		for (live = 0, i = 0; i < procs; i++) {
-			if (pids[i] <= 0)
-				continue;
-			pid = waitpid(pids[i], &status, WNOHANG);
-			if (pid == 0) {
-				live++;
-				continue;
-			}
-			if (pid == pids[i] &&
-			    (!WIFEXITED(status) || WEXITSTATUS(status))) {
-				count(&sh->crashes, 1);
-				say("# CRASH worker %d gen %d: status %#x\n",
-				    i, gens[i], status);
-			}
-			pids[i] = 0;
-		}
-		if (live)
-			usleep(50000);
-	} while (live && time(NULL) < end);
+	while (reap(pids, gens, procs, 0) && time(NULL) < end)
+		usleep(50000);
 	for (i = 0; i < procs; i++) {
 		if (pids[i] > 0) {
 			say("# worker %d (pid %d) did not exit: killing it\n",
 			    i, pids[i]);
 			count(&sh->crashes, 1);
 			kill(pids[i], SIGKILL);
-			waitpid(pids[i], &status, 0);
+			waitpid(pids[i], NULL, 0);
 		}
 	}
+	if (have_thp)
+		write_file(THP_ENABLED, thp_saved);
 
 	run2_err = ksm_set("run", 2);
 	if (run2_err)
 		say("# ERROR final run=2: %s\n", strerror(-run2_err));
 	zero_ok = counters_zero(60, cnt);
+	if (have_slab)
+		slab_ok = caches_back(slab0, slab1, 30);
+	/* Frees that RCU or workqueues finish late get a little time. */
+	for (tries = 0; tries < 10; tries++) {
+		mem1 = unexplained_kb(&free1);
+		if (mem1 - mem0 <= MEM_SLACK_KB)
+			break;
+		sleep(1);
+	}
+	if (have_memcg)
+		memcg_report(&oom_kill);
+	memcg_teardown();
 
-	ksm_print_msg("operations:\n");
-	for (i = 0; i < NR_OPS; i++)
-		ksm_print_msg("  %-14s %ld\n", op_names[i], sh->ops[i]);
-	ksm_print_msg("control: use_zero_pages flips %ld, smart_scan flips %ld, run=2 cycles %ld\n",
-		      ctl_zero_flips, ctl_smart_flips, ctl_run2);
-	ksm_print_msg("control: max_page_sharing set %ld, EBUSY %ld; merge_across_nodes set %ld, EBUSY %ld; bad writes %ld\n",
-		      ctl_mps_ok, ctl_mps_busy, ctl_man_ok, ctl_man_busy,
-		      ctl_bad);
-	ksm_print_msg("merges: max pages_sharing %ld, ksm_zero_pages max %ld min %ld, full scans %ld\n",
-		      max_sharing, max_zero, min_zero, scans);
-	print_delta("COW breaks (vmstat cow_ksm)", "cow_ksm", cow0);
-	print_delta("swaps (vmstat pswpout)", "pswpout", pswpout0);
-	print_delta("swap-ins (vmstat pswpin)", "pswpin", pswpin0);
-	print_delta("migrations (vmstat pgmigrate_success)",
-		    "pgmigrate_success", mig0);
-	ksm_print_msg("swaps seen: MADV_PAGEOUT on %ld pages, %ld of them on swap right after\n",
-		      sh->pageout_pages, sh->swapped_pages);
-	ksm_print_msg("migrations seen: move_pages took %ld pages to the other node, %ld calls failed with EBUSY/EAGAIN/ENOMEM\n",
-		      sh->pages_moved, sh->move_errs);
-	ksm_print_msg("respawns %ld, mismatches %ld, unexpected errors %ld, crashes %ld\n",
-		      sh->respawns, sh->mismatches, sh->errors, sh->crashes);
-	ksm_print_msg("after run=2: pages_shared %ld, pages_sharing %ld, pages_unshared %ld, ksm_zero_pages %ld, stable_node_chains %ld, stable_node_dups %ld\n",
-		      cnt[0], cnt[1], cnt[2], cnt[3],
-		      ksm_get("stable_node_chains"), ksm_get("stable_node_dups"));
+	print_stats(max_sharing, max_zero, min_zero, scans, vm0);
+	for (k = 0; k < NR_COUNTERS; k++)
+		ksm_print_msg("after run=2: %-18s %ld\n", counters[k], cnt[k]);
+	if (have_slab)
+		for (k = 0; k < NR_CACHES; k++)
+			ksm_print_msg("slab %-16s active objects before %ld, after %ld\n",
+				      caches[k], slab0[k], slab1[k]);
+	ksm_print_msg("memory: MemFree %ld kB before, %ld kB after (%+ld kB); unexplained %ld kB before, %ld kB after (%+ld kB, allowed +%d kB)\n",
+		      free0, free1, free1 - free0, mem0, mem1, mem1 - mem0,
+		      MEM_SLACK_KB);
 
 	restore_knobs();
 
@@ -1072,6 +565,22 @@ int main(int argc, char **argv)
 		    "workers ran without crashes or unexpected syscall errors");
 	ktap_result(!ctl_bad, "knob writes succeeded or were refused with EBUSY");
 	ktap_result(max_sharing > 0, "ksmd merged pages during the run");
-	ktap_result(!run2_err && zero_ok, "counters back to 0");
+	ktap_result(!run2_err && zero_ok,
+		    "every KSM counter back to 0 with all processes gone");
+	if (!have_slab)
+		ktap_skip("KSM slab caches back to baseline: %s",
+			  access("/proc/slabinfo", F_OK) ?
+			  "no /proc/slabinfo (CONFIG_SLUB_DEBUG off)" :
+			  "caches not listed (boot with slab_nomerge)");
+	else
+		ktap_result(slab_ok, "KSM slab caches back to baseline");
+	ktap_result(mem1 - mem0 <= MEM_SLACK_KB,
+		    "no page frames leaked (unexplained memory within %d kB)",
+		    MEM_SLACK_KB);
+	if (!have_memcg || procs < MEMCG_EVERY)
+		ktap_skip("memcg near memory.max: no OOM kill: no memcg");
+	else
+		ktap_result(oom_kill == 0 && !sh->memcg_join_errs,
+			    "memcg near memory.max: no OOM kill");
 	return ktap_exit();
 }

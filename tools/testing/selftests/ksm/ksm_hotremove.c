@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Memory hot-remove under KSM: a movable memory block holding KSM pages
+ * (found through /proc/self/pagemap and /sys/devices/system/memory) is
+ * offlined while ksmd runs at full speed. The offline must succeed, the
+ * merged pages must move elsewhere with their content and stay merged,
+ * stable nodes left stale in the block (their users gone) must not hurt
+ * later merges of the same content, and the block must come back online.
+ * Needs movable memory: boot with e.g. movablecore=512M.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <sys/syscall.h>
+#include "ksm_common.h"
+
+#define MEM_DIR		"/sys/devices/system/memory/"
+#define NPAGES		256
+#define NKSM		64	/* distinct contents in the kept range */
+#define NSTALE		64	/* pages of the range whose users go away */
+#define MAXCAND		16
+#define BALLAST		(120UL << 20)
+#define MPOL_PREFERRED_	1
+
+static long psize;
+static unsigned long block_pages;
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+/* PFN of the page at p, 0 if not present. */
+static uint64_t pfn_of(const char *p)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t ent = 0;
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, 8, (uintptr_t)p / psize * 8) != 8)
+		ent = 0;
+	close(fd);
+	if (!(ent & (1ULL << 63)))
+		return 0;
+	return ent & ((1ULL << 55) - 1);
+}
+
+static void block_attr(long blk, const char *attr, char *buf, size_t len)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), MEM_DIR "memory%ld/%s", blk, attr);
+	if (read_file(path, buf, len))
+		buf[0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+static int set_state(long blk, const char *state)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), MEM_DIR "memory%ld/state", blk);
+	return write_file(path, state);
+}
+
+static void fill(char *p, long n, unsigned char base, int kinds)
+{
+	long i;
+
+	for (i = 0; i < n; i++)
+		memset(p + i * psize, base + i % kinds, psize);
+}
+
+static int content_ok(const char *p, long n, unsigned char base, int kinds)
+{
+	long i;
+
+	for (i = 0; i < n; i++)
+		if (!all_bytes(p + i * psize, 1, base + i % kinds))
+			return 0;
+	return 1;
+}
+
+/* How many pages of the range lie in memory block blk? */
+static long pages_in_block(const char *p, long n, long blk)
+{
+	long i, in = 0;
+
+	for (i = 0; i < n; i++) {
+		uint64_t pfn = pfn_of(p + i * psize);
+
+		in += pfn && (long)(pfn / block_pages) == blk;
+	}
+	return in;
+}
+
+int main(void)
+{
+	long saved_scan, saved_sleep, saved_run, blk = -1, i, ncand = 0;
+	long cand[MAXCAND], held[MAXCAND];
+	unsigned long nodemask;
+	long shared0, sharing0, shared1, sharing1, left;
+	char buf[128], *p = NULL, *s = NULL, *ballast;
+	const char *why = NULL;
+	int err, offline = 0;
+
+	psize = sysconf(_SC_PAGESIZE);
+	if (access(KSM_DIR "run", W_OK)) {
+		printf("1..0 # SKIP needs root and /sys/kernel/mm/ksm\n");
+		return KSFT_SKIP;
+	}
+	ktap_plan(3);
+	if (read_file(MEM_DIR "block_size_bytes", buf, sizeof(buf))) {
+		ktap_skip("hot-remove: offline a block of KSM pages (no memory hotplug)");
+		ktap_skip("hot-remove: stale stable nodes of the block do no harm");
+		ktap_skip("hot-remove: the block comes back online");
+		return KSFT_SKIP;
+	}
+	block_pages = strtoul(buf, NULL, 16) / psize;
+	saved_run = ksm_get("run");
+	saved_scan = ksm_get("pages_to_scan");
+	saved_sleep = ksm_get("sleep_millisecs");
+	ksm_set("run", 2);
+
+	/*
+	 * p: NPAGES pages of NKSM contents (4 copies each), kept all along.
+	 * s: NSTALE pages of NSTALE/2 other contents, merged then unmapped,
+	 * which leaves their stable nodes stale (mainline prunes those
+	 * lazily, or when their memory goes offline).
+	 */
+	/*
+	 * Prefer the last node: with movablecore= its movable zone is at the
+	 * top of memory, where whole blocks are free of boot reservations.
+	 */
+	for (i = 63; i > 0; i--) {
+		snprintf(buf, sizeof(buf), "/sys/devices/system/node/node%ld", i);
+		if (!access(buf, F_OK))
+			break;
+	}
+	nodemask = 1UL << i;
+	if (syscall(SYS_set_mempolicy, MPOL_PREFERRED_, &nodemask, 64))
+		ksm_print_msg("set_mempolicy: %s\n", strerror(errno));
+	/*
+	 * The topmost block usually has such a hole; ballast that fills
+	 * about a block first lets our pages land in the one below too.
+	 */
+	ballast = mmap(NULL, BALLAST, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ballast != MAP_FAILED) {
+		/* 4 KiB pages: huge ones come from other free blocks. */
+		madvise(ballast, BALLAST, MADV_NOHUGEPAGE);
+		memset(ballast, 1, BALLAST);
+		ksm_print_msg("ballast from memory%lu to memory%lu\n",
+			      (unsigned long)(pfn_of(ballast) / block_pages),
+			      (unsigned long)(pfn_of(ballast + BALLAST - psize) / block_pages));
+	}
+	p = map_same(NPAGES, 0);
+	s = map_same(NSTALE, 0);
+	if (!p || !s) {
+		why = "mmap";
+		goto out;
+	}
+	fill(p, NPAGES, 0x80, NKSM);
+	fill(s, NSTALE, 0x10, NSTALE / 2);
+	if (ballast != MAP_FAILED)
+		munmap(ballast, BALLAST);
+	if (wait_self_merged(NPAGES + NSTALE, 120)) {
+		why = "the range did not merge";
+		goto out;
+	}
+	munmap(s, NSTALE * psize);
+	s = NULL;
+	if (wait_self_merging(NPAGES, NPAGES, 60)) {
+		why = "ksmd did not drop the unmapped pages";
+		goto out;
+	}
+
+	/*
+	 * Movable blocks holding our KSM pages, most first. A block can
+	 * still hold memory reserved at boot (the end of a node often has
+	 * some) and refuse to go offline on any kernel: then the next
+	 * candidate is tried.
+	 */
+	for (i = 0; i < NPAGES; i++) {
+		uint64_t pfn = pfn_of(p + i * psize);
+		long b = pfn ? (long)(pfn / block_pages) : -1, in, k;
+
+		for (k = 0; k < ncand && cand[k] != b; k++)
+			;
+		if (b < 0 || k < ncand || ncand == MAXCAND)
+			continue;
+		block_attr(b, "valid_zones", buf, sizeof(buf));
+		if (!strstr(buf, "Movable"))
+			continue;
+		in = pages_in_block(p, NPAGES, b);
+		for (k = ncand++; k > 0 && held[k - 1] < in; k--) {
+			cand[k] = cand[k - 1];
+			held[k] = held[k - 1];
+		}
+		cand[k] = b;
+		held[k] = in;
+	}
+	if (!ncand) {
+		ktap_skip("hot-remove: offline a block of KSM pages (no movable block holds them: boot with movablecore=)");
+		ktap_skip("hot-remove: stale stable nodes of the block do no harm");
+		ktap_skip("hot-remove: the block comes back online");
+		goto restore;
+	}
+	shared0 = ksm_get("pages_shared");
+	sharing0 = ksm_get("pages_sharing");
+
+	/* Offline with ksmd at full speed. */
+	ksm_set("pages_to_scan", 5000);
+	ksm_set("sleep_millisecs", 0);
+	ksm_set("run", 1);
+	err = -ENODEV;
+	for (i = 0; i < ncand && err; i++) {
+		blk = cand[i];
+		ksm_print_msg("memory%ld (%lu pages a block) holds %ld of our %d mapped pages; pages_shared %ld sharing %ld\n",
+			      blk, block_pages, held[i], NPAGES, shared0, sharing0);
+		err = set_state(blk, "offline");
+		block_attr(blk, "state", buf, sizeof(buf));
+		if (err)
+			ksm_print_msg("offline memory%ld: %s (state %s)\n", blk,
+				      strerror(-err), buf);
+		/*
+		 * Busy with boot-time reservations, or not all present (a
+		 * hole at the end of memory): try the next one.
+		 */
+		if (err != -EBUSY && err != -EINVAL)
+			break;
+	}
+	offline = !err;
+	if (err) {
+		why = "no block holding KSM pages could be offlined";
+		goto out;
+	}
+	left = pages_in_block(p, NPAGES, blk);
+	if (left) {
+		why = "pages still in the offlined block";
+	} else if (!content_ok(p, NPAGES, 0x80, NKSM)) {
+		why = "content changed by the offline";
+	} else if (wait_self_merging(NPAGES, NPAGES, 60)) {
+		why = "pages not merged after the offline";
+	} else {
+		ksm_wait_sharing(1, 30);
+		shared1 = ksm_get("pages_shared");
+		sharing1 = ksm_get("pages_sharing");
+		ksm_print_msg("after offline: pages_shared %ld sharing %ld\n",
+			      shared1, sharing1);
+		if (shared1 != shared0 || sharing1 != sharing0)
+			why = "pages_shared/pages_sharing changed across the offline";
+	}
+out:
+	ktap_result(!why, "hot-remove: offline a movable block of KSM pages%s%s",
+		    why ? ": " : "", why ? why : "");
+	if (why) {
+		ktap_skip("hot-remove: stale stable nodes of the block do no harm (earlier step failed)");
+		goto online;
+	}
+
+	/*
+	 * Bring the unmapped contents back: stable tree lookups now meet the
+	 * nodes left stale in the offlined block, which must have been
+	 * pruned (or be recognised as stale) rather than followed.
+	 */
+	why = NULL;
+	s = map_same(NSTALE, 0);
+	if (!s) {
+		why = "mmap";
+	} else {
+		fill(s, NSTALE, 0x10, NSTALE / 2);
+		if (wait_self_merging(NPAGES + NSTALE, NPAGES + NSTALE, 60))
+			why = "contents of stale nodes did not merge again";
+		else if (!content_ok(s, NSTALE, 0x10, NSTALE / 2) ||
+			 !content_ok(p, NPAGES, 0x80, NKSM))
+			why = "content changed";
+		else if (ksm_set("run", 2) || ksm_get("pages_shared") ||
+			 ksm_get("pages_sharing") || ksm_get("stable_node_chains"))
+			why = "counters not 0 after run=2";
+	}
+	ktap_result(!why, "hot-remove: stale stable nodes of the block do no harm%s%s",
+		    why ? ": " : "", why ? why : "");
+online:
+	if (offline) {
+		err = set_state(blk, "online_movable");
+		if (err)
+			err = set_state(blk, "online");
+		block_attr(blk, "state", buf, sizeof(buf));
+		ktap_result(!err && !strncmp(buf, "online", 6),
+			    "hot-remove: the block comes back online (%s)",
+			    err ? strerror(-err) : buf);
+	} else {
+		ktap_skip("hot-remove: the block comes back online (not offlined)");
+	}
+restore:
+	if (p)
+		munmap(p, NPAGES * psize);
+	if (s)
+		munmap(s, NSTALE * psize);
+	ksm_set("run", 2);
+	ksm_set("pages_to_scan", saved_scan);
+	ksm_set("sleep_millisecs", saved_sleep);
+	ksm_set("run", saved_run);
+	return ktap_exit();
+}

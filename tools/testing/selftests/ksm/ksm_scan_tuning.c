@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * How ksmd paces itself: smart_scan (pages that keep failing to merge are
+ * skipped in later rounds, KSM pages never are) and the scan-time advisor
+ * (advisor_mode "scan-time" retunes pages_to_scan after every round and
+ * reports each decision through the ksm_advisor tracepoint).
+ * Runs as root in the test guest. Every knob it touches is put back.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include "ksm_common.h"
+
+#define TRACE_DIR	"/sys/kernel/tracing/"
+#define UNIQUE_PAGES	512
+#define SAME_PAGES	128
+#define ROUNDS		12
+
+static long psize;
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* Fill n pages with content no other page in the system has. */
+static void fill_unique(char *p, long n, uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
+	uint64_t *w = (uint64_t *)p;
+	long i, words = n * psize / 8;
+
+	for (i = 0; i < words; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		w[i] = x + i;
+	}
+}
+
+static char *map_mergeable(long n)
+{
+	char *p = mmap(NULL, n * psize, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	return p;
+}
+
+/* Wait until ksmd has finished @n more full rounds; 0 or -1 on timeout. */
+static int wait_rounds(long n, int timeout_s)
+{
+	long want = ksm_get("full_scans") + n;
+	time_t end = time(NULL) + timeout_s;
+
+	while (time(NULL) < end) {
+		if (ksm_get("full_scans") >= want)
+			return 0;
+		usleep(5000);
+	}
+	return -1;
+}
+
+static void test_smart_scan(void)
+{
+	long s0, s1, s2, s3, min_merging = LONG_MAX, n, saved;
+	char *u = NULL, *m = NULL;
+	const char *why = NULL;
+	time_t end;
+
+	saved = ksm_get("smart_scan");
+	if (saved < 0) {
+		ktap_skip("smart_scan: failing pages skipped, KSM pages never (no knob)");
+		ktap_skip("smart_scan: merged pages stay merged and checked (no knob)");
+		return;
+	}
+	ksm_set("smart_scan", 0);
+	u = map_mergeable(UNIQUE_PAGES);
+	m = map_same(SAME_PAGES, 0x3c);
+	if (!u || !m) {
+		why = "mmap";
+		goto out;
+	}
+	fill_unique(u, UNIQUE_PAGES, getpid());
+	if (madvise(u, UNIQUE_PAGES * psize, MADV_MERGEABLE)) {
+		why = "madvise";
+		goto out;
+	}
+	if (wait_self_merged(SAME_PAGES, 60)) {
+		why = "the identical pages did not merge";
+		goto out;
+	}
+	/* smart_scan off: nothing may be skipped, however often it fails. */
+	s0 = ksm_get("pages_skipped");
+	if (wait_rounds(ROUNDS, 120)) {
+		why = "ksmd did not finish its rounds (smart_scan=0)";
+		goto out;
+	}
+	s1 = ksm_get("pages_skipped");
+	/* smart_scan on: the unique pages get skipped, the KSM ones never. */
+	ksm_set("smart_scan", 1);
+	s2 = ksm_get("pages_skipped");
+	end = time(NULL) + 120;
+	n = ksm_get("full_scans") + ROUNDS;
+	while (ksm_get("full_scans") < n && time(NULL) < end) {
+		long v = self_merging_pages();
+
+		if (v < min_merging)
+			min_merging = v;
+		usleep(2000);
+	}
+	s3 = ksm_get("pages_skipped");
+	ksm_print_msg("smart_scan: pages_skipped +%ld over %d rounds with 0, +%ld with 1; merged pages never below %ld of %d\n",
+		      s1 - s0, ROUNDS, s3 - s2, min_merging, SAME_PAGES);
+	if (ksm_get("full_scans") < n)
+		why = "ksmd did not finish its rounds (smart_scan=1)";
+	else if (s1 != s0)
+		why = "pages were skipped with smart_scan=0";
+	else if (s3 <= s2)
+		why = "no page skipped with smart_scan=1 although 512 pages never merge";
+	ktap_result(!why, "smart_scan: failing pages skipped only when enabled%s%s",
+		    why ? ": " : "", why ? why : "");
+	if (why) {
+		ktap_skip("smart_scan: merged pages stay merged and checked (earlier step failed)");
+		goto done;
+	}
+
+	/*
+	 * Had ksmd skipped a KSM page, it would have dropped its item from
+	 * the stable tree and the count would have dipped. And the merged
+	 * pages are still looked at: one that turns private again by a
+	 * write is noticed within a few rounds.
+	 */
+	if (min_merging < SAME_PAGES) {
+		why = "a merged page was dropped while smart_scan skipped others";
+	} else if (!all_bytes(m, SAME_PAGES, 0x3c)) {
+		why = "merged content changed";
+	} else {
+		m[0] = 0x3d;
+		if (wait_self_merging(SAME_PAGES - 1, SAME_PAGES - 1, 60))
+			why = "a page written after merging was never looked at again";
+		else if (!all_bytes(m + psize, SAME_PAGES - 1, 0x3c))
+			why = "the write showed in other merged pages";
+	}
+	ktap_result(!why, "smart_scan: merged pages stay merged and checked%s%s",
+		    why ? ": " : "", why ? why : "");
+	goto done;
+out:
+	ktap_result(0, "smart_scan: failing pages skipped only when enabled: %s", why);
+	ktap_skip("smart_scan: merged pages stay merged and checked (setup failed)");
+done:
+	if (u)
+		munmap(u, UNIQUE_PAGES * psize);
+	if (m)
+		munmap(m, SAME_PAGES * psize);
+	ksm_set("smart_scan", saved);
+	ksm_set("run", 2);
+}
+
+/* The advisor's knobs, saved and put back. */
+static const char * const adv_knobs[] = {
+	"advisor_min_pages_to_scan", "advisor_max_pages_to_scan",
+	"advisor_target_scan_time", "advisor_max_cpu",
+};
+#define NKNOBS (sizeof(adv_knobs) / sizeof(adv_knobs[0]))
+
+#define ADV_MIN		200
+#define ADV_MAX		3000
+#define ADV_TARGET	1	/* seconds */
+#define ADV_CPU		70
+#define ADV_PAGES	32768	/* 128 MiB: a round at ADV_MIN takes > 2 s */
+#define ADV_SECONDS	40
+
+/*
+ * Pull "pages_to_scan N" out of every ksm_advisor line of the trace:
+ * the count of events, the largest value and the last one.
+ */
+static int parse_advisor_trace(long *maxv, long *last)
+{
+	static char buf[1 << 20];
+	ssize_t n = 0, r;
+	int fd, events = 0;
+	char *s;
+
+	fd = open(TRACE_DIR "trace", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	while (n < (ssize_t)sizeof(buf) - 1 &&
+	       (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += r;
+	close(fd);
+	buf[n] = 0;
+	*maxv = -1;
+	*last = -1;
+	for (s = buf; (s = strstr(s, "ksm_advisor:")); s++) {
+		char *q = strstr(s, "pages_to_scan ");
+		long v;
+
+		if (!q)
+			break;
+		v = strtol(q + 14, NULL, 10);
+		events++;
+		if (v > *maxv)
+			*maxv = v;
+		*last = v;
+		s = q;
+	}
+	return events;
+}
+
+static void test_advisor(void)
+{
+	long saved[NKNOBS], v, lo = LONG_MAX, hi = -1, first, tmax = -1, tlast = -1;
+	long saved_smart = ksm_get("smart_scan");
+	int traced = 0, events, i;
+	const char *why = NULL;
+	char mode[32] = "";
+	char *p = NULL;
+	time_t end;
+
+	if (ksm_read("advisor_mode", mode, sizeof(mode))) {
+		ktap_skip("advisor: scan-time steers pages_to_scan within its bounds (no advisor)");
+		return;
+	}
+	for (i = 0; i < (int)NKNOBS; i++)
+		saved[i] = ksm_get(adv_knobs[i]);
+	p = map_mergeable(ADV_PAGES);
+	if (!p) {
+		why = "mmap";
+		goto out;
+	}
+	fill_unique(p, ADV_PAGES, getpid() + 77);
+	/* Every page fails every round: keep rounds the same length. */
+	ksm_set("smart_scan", 0);
+	ksm_set("run", 0);
+	ksm_set("sleep_millisecs", 20);
+	if (!write_file(TRACE_DIR "events/ksm/ksm_advisor/enable", "1")) {
+		traced = 1;
+		write_file(TRACE_DIR "trace", "");
+	}
+	if (ksm_set("advisor_min_pages_to_scan", ADV_MIN) ||
+	    ksm_set("advisor_max_pages_to_scan", ADV_MAX) ||
+	    ksm_set("advisor_target_scan_time", ADV_TARGET) ||
+	    ksm_set("advisor_max_cpu", ADV_CPU)) {
+		why = "cannot set the advisor's knobs";
+		goto out;
+	}
+	/* Writing a different mode restarts the advisor from its minimum. */
+	ksm_write("advisor_mode", "none");
+	if (ksm_write("advisor_mode", "scan-time")) {
+		why = "cannot select advisor_mode scan-time";
+		goto out;
+	}
+	first = ksm_get("pages_to_scan");
+	if (madvise(p, ADV_PAGES * psize, MADV_MERGEABLE)) {
+		why = "madvise";
+		goto out;
+	}
+	ksm_set("run", 1);
+	/*
+	 * Rounds over 128 MiB at 200 pages a batch take longer than the
+	 * 1 s target, so the advisor must raise pages_to_scan, never past
+	 * advisor_max_pages_to_scan. (As in mainline, the floor is not
+	 * advisor_min_pages_to_scan but what 10% of a CPU buys; only the
+	 * starting value is the minimum.)
+	 */
+	end = time(NULL) + ADV_SECONDS;
+	while (time(NULL) < end) {
+		v = ksm_get("pages_to_scan");
+		if (v < lo)
+			lo = v;
+		if (v > hi)
+			hi = v;
+		usleep(20000);
+	}
+	ksm_set("run", 0);
+	v = ksm_get("pages_to_scan");
+	events = traced ? parse_advisor_trace(&tmax, &tlast) : -1;
+	ksm_print_msg("advisor: pages_to_scan started at %ld, seen in [%ld, %ld], ended at %ld after %ld rounds; %d ksm_advisor events (largest %ld, last %ld)\n",
+		      first, lo, hi, v, ksm_get("full_scans"), events,
+		      traced ? tmax : -1, traced ? tlast : -1);
+	if (first != ADV_MIN)
+		why = "selecting scan-time did not start pages_to_scan at advisor_min_pages_to_scan";
+	else if (hi > ADV_MAX)
+		why = "pages_to_scan went past advisor_max_pages_to_scan";
+	else if (hi <= ADV_MIN)
+		why = "rounds longer than the target did not raise pages_to_scan";
+	else if (!traced)
+		why = "no ksm_advisor tracepoint in tracefs";
+	else if (events < 2)
+		why = "the ksm_advisor tracepoint did not fire after the rounds";
+	else if (tmax > ADV_MAX)
+		why = "a traced decision went past the maximum";
+	else if (tlast != v)
+		why = "the last traced pages_to_scan is not the value in force";
+out:
+	ktap_result(!why, "advisor: scan-time steers pages_to_scan within its bounds%s%s",
+		    why ? ": " : "", why ? why : "");
+	if (traced)
+		write_file(TRACE_DIR "events/ksm/ksm_advisor/enable", "0");
+	ksm_write("advisor_mode", "none");
+	for (i = 0; i < (int)NKNOBS; i++)
+		if (saved[i] >= 0)
+			ksm_set(adv_knobs[i], saved[i]);
+	if (saved_smart >= 0)
+		ksm_set("smart_scan", saved_smart);
+	if (p)
+		munmap(p, ADV_PAGES * psize);
+	ksm_set("run", 2);
+}
+
+int main(void)
+{
+	long saved_scan, saved_sleep, saved_run;
+
+	psize = sysconf(_SC_PAGESIZE);
+	if (access(KSM_DIR "run", W_OK)) {
+		printf("1..0 # SKIP needs root and /sys/kernel/mm/ksm\n");
+		return KSFT_SKIP;
+	}
+	saved_run = ksm_get("run");
+	saved_scan = ksm_get("pages_to_scan");
+	saved_sleep = ksm_get("sleep_millisecs");
+	ksm_set("run", 2);
+	ktap_plan(3);
+	test_smart_scan();
+	test_advisor();
+	ksm_set("pages_to_scan", saved_scan);
+	ksm_set("sleep_millisecs", saved_sleep);
+	ksm_set("run", saved_run);
+	return ktap_exit();
+}

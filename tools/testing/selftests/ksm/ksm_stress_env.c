@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksm_stress environment: zram swap, the memory cgroup some workers run
+ * in, and what the accounting checks read (/proc/vmstat, /proc/meminfo,
+ * /proc/zoneinfo, /proc/slabinfo).
+ */
+#define _GNU_SOURCE
+#include <sys/stat.h>
+#include "ksm_stress.h"
+
+#define MEMCG_DIR	"/sys/fs/cgroup/ksm_stress"
+
+int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+/* Does /proc/swaps list a zram device? Sets one up (128 MiB) if not. */
+int zram_swap_ready(void)
+{
+	char line[256];
+	FILE *f;
+	int found = 0;
+
+	if (system("grep -q zram0 /proc/swaps 2>/dev/null") == 0)
+		return 1;
+	if (access("/sys/block/zram0", F_OK) &&
+	    system("modprobe zram >/dev/null 2>&1"))
+		return 0;
+	if (write_file("/sys/block/zram0/disksize", "128M"))
+		return 0;
+	if (system("mkswap /dev/zram0 >/dev/null 2>&1 && swapon /dev/zram0 2>/dev/null"))
+		return 0;
+	f = fopen("/proc/swaps", "r");
+	while (f && fgets(line, sizeof(line), f))
+		found |= !!strstr(line, "zram0");
+	if (f)
+		fclose(f);
+	return found;
+}
+
+long vmstat(const char *key)
+{
+	char name[64];
+	long v, ret = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", name, &v) == 2) {
+		if (!strcmp(name, key)) {
+			ret = v;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* A /proc/meminfo line in kB; 0 when the line is not there. */
+long meminfo(const char *key)
+{
+	char line[256];
+	size_t len = strlen(key);
+	long ret = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, len) && line[len] == ':') {
+			ret = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* Free pages held in the per-CPU lists (not in MemFree). */
+long pcp_pages(void)
+{
+	char line[256];
+	long total = 0;
+	FILE *f = fopen("/proc/zoneinfo", "r");
+	char *p;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		p = line + strspn(line, " ");
+		if (!strncmp(p, "count:", 6))
+			total += strtol(p + 6, NULL, 10);
+	}
+	fclose(f);
+	return total;
+}
+
+void drop_caches(void)
+{
+	sync();
+	write_file("/proc/sys/vm/drop_caches", "3");
+}
+
+/*
+ * A child cgroup with the memory controller and the given memory.max,
+ * allowed to swap or not; workers join it by writing to memcg_procs.
+ * 0 or -1.
+ */
+int memcg_setup(long max_bytes, int swap)
+{
+	char buf[32];
+
+	memcg_procs[0] = 0;
+	rmdir(MEMCG_DIR);
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK))
+		return -1;
+	write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
+	if (mkdir(MEMCG_DIR, 0755) && errno != EEXIST)
+		return -1;
+	snprintf(buf, sizeof(buf), "%ld", max_bytes);
+	if (write_file(MEMCG_DIR "/memory.max", buf)) {
+		rmdir(MEMCG_DIR);
+		return -1;
+	}
+	if (!swap && write_file(MEMCG_DIR "/memory.swap.max", "0")) {
+		rmdir(MEMCG_DIR);
+		return -1;
+	}
+	snprintf(memcg_procs, sizeof(memcg_procs), MEMCG_DIR "/cgroup.procs");
+	return 0;
+}
+
+static long events_field(const char *text, const char *key)
+{
+	size_t len = strlen(key);
+	const char *p = text;
+
+	while (p && *p) {
+		if (!strncmp(p, key, len) && p[len] == ' ')
+			return strtol(p + len + 1, NULL, 10);
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -1;
+}
+
+/* Print the memcg's events and peak; *oom_kill gets its OOM kills. */
+void memcg_report(long *oom_kill)
+{
+	char ev[512], peak[64], swap[64];
+
+	*oom_kill = -1;
+	if (!memcg_procs[0] || read_file(MEMCG_DIR "/memory.events", ev,
+					 sizeof(ev)))
+		return;
+	if (read_file(MEMCG_DIR "/memory.peak", peak, sizeof(peak)))
+		strcpy(peak, "n/a\n");
+	if (read_file(MEMCG_DIR "/memory.swap.peak", swap, sizeof(swap)))
+		strcpy(swap, "n/a\n");
+	peak[strcspn(peak, "\n")] = 0;
+	swap[strcspn(swap, "\n")] = 0;
+	*oom_kill = events_field(ev, "oom_kill");
+	say("# memcg: memory.max hit %ld times, high %ld, oom %ld, oom_kill %ld; memory.peak %s, memory.swap.peak %s\n",
+	    events_field(ev, "max"), events_field(ev, "high"),
+	    events_field(ev, "oom"), *oom_kill, peak, swap);
+}
+
+void memcg_teardown(void)
+{
+	int i;
+
+	if (!memcg_procs[0])
+		return;
+	for (i = 0; i < 50 && rmdir(MEMCG_DIR) && errno == EBUSY; i++)
+		usleep(100000);
+}
+
+void slab_shrink(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", name);
+	write_file(path, "1");
+}
+
+/* Active objects of a cache per /proc/slabinfo; 0, or -1 if not listed. */
+int slab_active(const char *name, long *active)
+{
+	char line[512], cache[64];
+	int ret = -1;
+	long a;
+	FILE *f = fopen("/proc/slabinfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %ld", cache, &a) == 2 &&
+		    !strcmp(cache, name)) {
+			*active = a;
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}

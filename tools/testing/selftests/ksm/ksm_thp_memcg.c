@@ -1,0 +1,647 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KSM against transparent huge pages and memory cgroups:
+ *  - merging one 4 KiB page of a THP splits that folio only;
+ *  - khugepaged scanning as fast as it can and ksmd at full speed over the
+ *    same MADV_HUGEPAGE|MADV_MERGEABLE range settle instead of collapsing
+ *    and splitting the same memory over and over;
+ *  - merged pages leave the cgroup's charge, unmerged copies are charged
+ *    back;
+ *  - breaking COW in a cgroup at memory.max ends with the writer
+ *    OOM-killed once, not an endless OOM loop;
+ *  - ksmd keeps scanning (and merging) an mm whose cgroup is full.
+ * Runs as root in the test guest (cgroup v2 at /sys/fs/cgroup).
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "ksm_common.h"
+
+#define THP_DIR		"/sys/kernel/mm/transparent_hugepage/"
+#define CG_ROOT		"/sys/fs/cgroup/"
+#define CG		CG_ROOT "ksm-memcg"
+#define HPAGE		(2UL << 20)
+
+static long psize;
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+static long read_long(const char *path)
+{
+	char buf[64];
+
+	if (read_file(path, buf, sizeof(buf)))
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+static int write_long(const char *path, long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%ld", v);
+	return write_file(path, buf);
+}
+
+/* "key value" from a file such as /proc/vmstat or memory.events; -1 if absent. */
+static long keyed(const char *path, const char *key)
+{
+	char line[256], k[128];
+	long v, found = -1;
+	FILE *f = fopen(path, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%127s %ld", k, &v) == 2 && !strcmp(k, key))
+			found = v;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* AnonHugePages (kB) of the vma of this process that contains addr. */
+static long anon_huge_kb(const void *addr)
+{
+	unsigned long a = (unsigned long)addr, s, e;
+	char line[512];
+	int in = 0;
+	long kb = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2)
+			in = a >= s && a < e;
+		else if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	}
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* Map len bytes aligned to a huge page, MADV_HUGEPAGE. */
+static char *map_huge(size_t len)
+{
+	char *raw = mmap(NULL, len + HPAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p;
+
+	if (raw == MAP_FAILED)
+		return NULL;
+	p = (char *)(((unsigned long)raw + HPAGE - 1) & ~(HPAGE - 1));
+	if (p > raw)
+		munmap(raw, p - raw);
+	munmap(p + len, raw + len + HPAGE - p - len);
+	if (madvise(p, len, MADV_HUGEPAGE)) {
+		munmap(p, len);
+		return NULL;
+	}
+	return p;
+}
+
+static void fill_unique(char *p, long n, uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1, *w = (uint64_t *)p;
+	long i;
+
+	for (i = 0; i < n * psize / 8; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		w[i] = x + i;
+	}
+}
+
+static int thp_usable(void)
+{
+	char buf[128];
+
+	return !read_file(THP_DIR "enabled", buf, sizeof(buf)) &&
+	       !strstr(buf, "[never]");
+}
+
+#define SPLIT_THPS	4
+
+static void test_thp_split_one(void)
+{
+	size_t len = SPLIT_THPS * HPAGE;
+	char *p = NULL, *other = NULL, *copy = NULL;
+	long kb0, kb1, split0, split1;
+	const char *why = NULL;
+	long target = HPAGE / psize + 7;	/* a page of the second THP */
+
+	if (!thp_usable()) {
+		ktap_skip("thp: merging a subpage splits only its THP (THP disabled)");
+		return;
+	}
+	p = map_huge(len);
+	other = map_same(1, 0);
+	copy = malloc(len);
+	if (!p || !other || !copy) {
+		why = "mmap";
+		goto out;
+	}
+	fill_unique(p, len / psize, getpid());
+	kb0 = anon_huge_kb(p);
+	if (kb0 != (long)(len >> 10)) {
+		ktap_skip("thp: merging a subpage splits only its THP (only %ld of %zu kB huge)",
+			  kb0, len >> 10);
+		goto done;
+	}
+	/* One subpage gets the content of a page elsewhere. */
+	memset(other, 0xa7, psize);
+	memset(p + target * psize, 0xa7, psize);
+	memcpy(copy, p, len);
+	split0 = keyed("/proc/vmstat", "thp_split_page");
+	if (madvise(p, len, MADV_MERGEABLE)) {
+		why = "madvise";
+		goto out;
+	}
+	if (wait_self_merging(2, 2, 60)) {
+		why = "the two identical pages did not merge (or others did)";
+		goto out;
+	}
+	ksm_wait_sharing(1, 30);	/* two more full rounds */
+	kb1 = anon_huge_kb(p);
+	split1 = keyed("/proc/vmstat", "thp_split_page");
+	if (split0 >= 0)
+		ksm_print_msg("thp: AnonHugePages %ld kB before, %ld kB after the merge; thp_split_page +%ld\n",
+			      kb0, kb1, split1 - split0);
+	else
+		ksm_print_msg("thp: AnonHugePages %ld kB before, %ld kB after the merge (no thp_split_page in /proc/vmstat)\n",
+			      kb0, kb1);
+	if (kb1 != kb0 - (long)(HPAGE >> 10))
+		why = "not exactly one THP was split";
+	else if (self_merging_pages() != 2)
+		why = "merged page count changed";
+	else if (memcmp(copy, p, len))
+		why = "content changed";
+	else if (split0 >= 0 && split1 - split0 != 1)
+		why = "thp_split_page did not count exactly one split";
+out:
+	ktap_result(!why, "thp: merging a subpage splits only its THP%s%s",
+		    why ? ": " : "", why ? why : "");
+done:
+	if (p)
+		munmap(p, len);
+	if (other)
+		munmap(other, psize);
+	free(copy);
+	ksm_set("run", 2);
+}
+
+#define FIGHT_THPS	8
+#define FIGHT_SECONDS	20
+/*
+ * No loop: each THP is split once by the first merge in it and may be
+ * collapsed back and split again at most once more while its pages are
+ * still being merged; and in the second half of the window nothing is
+ * split, collapsed or even tried (thp_collapse_alloc) any more.
+ * thp_collapse_alloc counts attempts, most of which fail once khugepaged
+ * finds KSM pages shared beyond max_ptes_shared: 1 to 60 of them were
+ * seen in the first seconds on both kernels, so it is bounded only by
+ * the second half, and completed collapses (pages_collapsed) by count.
+ */
+#define MAX_SPLITS	(2 * FIGHT_THPS)
+#define MAX_COLLAPSES	FIGHT_THPS
+
+static const char * const khp_knobs[] = {
+	"scan_sleep_millisecs", "alloc_sleep_millisecs", "pages_to_scan",
+};
+
+static void test_thp_no_fight(void)
+{
+	size_t len = FIGHT_THPS * HPAGE;
+	long saved[3], i, n = len / psize, kb, prev_kb;
+	long split0, coll0, split_h, coll_h, split1, coll1, pc0, pc1, fs0, fs1;
+	long pc_h = -1;
+	long kb_drops = 0, kb_rises = 0, kb_drops_h = 0, kb_rises_h = 0;
+	int counters = 0, k;
+	const char *why = NULL;
+	char *p;
+	time_t start, half, end;
+
+	if (!thp_usable()) {
+		ktap_skip("thp: khugepaged and ksmd do not fight (THP disabled)");
+		return;
+	}
+	for (k = 0; k < 3; k++) {
+		char path[128];
+
+		snprintf(path, sizeof(path), THP_DIR "khugepaged/%s", khp_knobs[k]);
+		saved[k] = read_long(path);
+	}
+	write_file(THP_DIR "khugepaged/scan_sleep_millisecs", "0");
+	write_file(THP_DIR "khugepaged/alloc_sleep_millisecs", "0");
+	write_file(THP_DIR "khugepaged/pages_to_scan", "8192");
+	p = map_huge(len);
+	if (!p) {
+		why = "mmap";
+		goto out;
+	}
+	/* 16 contents, each 32 times in every 2 MiB: all of it merges. */
+	for (i = 0; i < n; i++)
+		memset(p + i * psize, 1 + i % 16, psize);
+	counters = keyed("/proc/vmstat", "thp_split_page") >= 0 &&
+		   keyed("/proc/vmstat", "thp_collapse_alloc") >= 0;
+	split0 = keyed("/proc/vmstat", "thp_split_page");
+	coll0 = keyed("/proc/vmstat", "thp_collapse_alloc");
+	pc0 = read_long(THP_DIR "khugepaged/pages_collapsed");
+	fs0 = read_long(THP_DIR "khugepaged/full_scans");
+	prev_kb = anon_huge_kb(p);
+	ksm_set("pages_to_scan", 5000);
+	ksm_set("sleep_millisecs", 0);
+	ksm_set("run", 1);
+	if (madvise(p, len, MADV_MERGEABLE)) {
+		why = "madvise";
+		goto out;
+	}
+	start = time(NULL);
+	half = start + FIGHT_SECONDS / 2;
+	end = start + FIGHT_SECONDS;
+	split_h = coll_h = -1;
+	while (time(NULL) < end) {
+		kb = anon_huge_kb(p);
+		if (kb < prev_kb) {
+			kb_drops += (prev_kb - kb) / (HPAGE >> 10);
+			if (time(NULL) >= half)
+				kb_drops_h += (prev_kb - kb) / (HPAGE >> 10);
+		} else if (kb > prev_kb) {
+			kb_rises += (kb - prev_kb) / (HPAGE >> 10);
+			if (time(NULL) >= half)
+				kb_rises_h += (kb - prev_kb) / (HPAGE >> 10);
+		}
+		prev_kb = kb;
+		if (split_h < 0 && time(NULL) >= half) {
+			split_h = keyed("/proc/vmstat", "thp_split_page");
+			coll_h = keyed("/proc/vmstat", "thp_collapse_alloc");
+			pc_h = read_long(THP_DIR "khugepaged/pages_collapsed");
+		}
+		usleep(20000);
+	}
+	split1 = keyed("/proc/vmstat", "thp_split_page");
+	coll1 = keyed("/proc/vmstat", "thp_collapse_alloc");
+	pc1 = read_long(THP_DIR "khugepaged/pages_collapsed");
+	fs1 = read_long(THP_DIR "khugepaged/full_scans");
+	ksm_print_msg("thp fight over %d s: thp_split_page +%ld (+%ld in 2nd half), thp_collapse_alloc +%ld (+%ld in 2nd half), khugepaged pages_collapsed +%ld, full_scans +%ld; smaps: %ld THPs lost (%ld late), %ld gained (%ld late); merged %ld of %ld\n",
+		      FIGHT_SECONDS, split1 - split0, split1 - split_h,
+		      coll1 - coll0, coll1 - coll_h, pc1 - pc0, fs1 - fs0,
+		      kb_drops, kb_drops_h, kb_rises, kb_rises_h,
+		      self_merging_pages(), n);
+	if (fs1 - fs0 < 2)
+		why = "khugepaged did not scan (full_scans did not advance)";
+	else if (self_merging_pages() < n - 16)
+		why = "the range did not merge";
+	else if ((pc1 - pc0) / 512 > MAX_COLLAPSES)
+		why = "khugepaged collapsed more than once per THP: collapse loop";
+	else if (counters && split1 - split0 > MAX_SPLITS)
+		why = "thp_split_page beyond 2 per THP: split loop";
+	else if (counters && (split1 != split_h || coll1 != coll_h ||
+			      pc1 != pc_h))
+		why = "still splitting or collapsing in the second half";
+	else if (!counters && (kb_drops_h || kb_rises_h || pc1 != pc_h))
+		why = "THPs still appearing or vanishing in the second half";
+	else if (!counters && kb_drops > MAX_SPLITS)
+		why = "THPs split again and again";
+	else
+		for (i = 0; i < n && !why; i++)
+			if (p[i * psize] != 1 + i % 16 ||
+			    p[i * psize + psize - 1] != 1 + i % 16)
+				why = "content changed";
+out:
+	ktap_result(!why, "thp: khugepaged and ksmd do not fight%s%s%s",
+		    why ? ": " : "", why ? why : "",
+		    counters ? "" : " (no thp_* vmstat: smaps and pages_collapsed)");
+	if (p)
+		munmap(p, len);
+	for (k = 0; k < 3; k++) {
+		char path[128];
+
+		snprintf(path, sizeof(path), THP_DIR "khugepaged/%s", khp_knobs[k]);
+		if (saved[k] >= 0)
+			write_long(path, saved[k]);
+	}
+	ksm_set("run", 2);
+}
+
+/* ---- memory cgroups ---- */
+
+static long cg_current(void)
+{
+	return read_long(CG "/memory.current");
+}
+
+static int cg_enter(void)
+{
+	return write_long(CG "/cgroup.procs", getpid());
+}
+
+/*
+ * Mainline: when ksmd merges a page into a KSM page, the duplicate is
+ * freed and uncharged; the KSM page stays charged to the cgroup of the
+ * page that was kept. Unmerging copies each page again, charged to the
+ * cgroup of the process that gets the copy.
+ */
+#define CHARGE_PAGES	4096
+static void test_memcg_charge(void)
+{
+	long c0, c1, c2, want = (CHARGE_PAGES - 1) * psize / 10 * 9;
+	int fds[2], status;
+	long res[3] = { -1, -1, -1 };
+	const char *why = NULL;
+	pid_t pid;
+
+	if (pipe(fds)) {
+		ktap_result(0, "memcg: merged pages leave the charge");
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		char *p;
+		int bad = 0;
+
+		close(fds[0]);
+		if (cg_enter())
+			_exit(2);
+		p = mmap(NULL, CHARGE_PAGES * psize, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(3);
+		memset(p, 0x71, CHARGE_PAGES * psize);
+		res[0] = cg_current();
+		if (madvise(p, CHARGE_PAGES * psize, MADV_MERGEABLE) ||
+		    wait_self_merged(CHARGE_PAGES, 120))
+			bad = 1;
+		res[1] = cg_current();
+		if (madvise(p, CHARGE_PAGES * psize, MADV_UNMERGEABLE))
+			bad = 1;
+		res[2] = cg_current();
+		if (!all_bytes(p, CHARGE_PAGES, 0x71))
+			bad = 1;
+		if (write(fds[1], res, sizeof(res)) != sizeof(res))
+			_exit(4);
+		_exit(bad);
+	}
+	close(fds[1]);
+	if (read(fds[0], res, sizeof(res)) != sizeof(res))
+		why = "the child failed before measuring";
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	c0 = res[0];
+	c1 = res[1];
+	c2 = res[2];
+	ksm_print_msg("memcg: memory.current %ld kB filled, %ld kB merged, %ld kB unmerged (%d pages)\n",
+		      c0 >> 10, c1 >> 10, c2 >> 10, CHARGE_PAGES);
+	if (!why && (!WIFEXITED(status) || WEXITSTATUS(status)))
+		why = "merging or unmerging failed, or content changed";
+	else if (!why && c0 - c1 < want)
+		why = "merging did not uncharge the freed duplicates";
+	else if (!why && c1 <= 0)
+		why = "memory.current not sane after merging";
+	else if (!why && c2 - c1 < want)
+		why = "unmerged copies were not charged to the cgroup";
+	ktap_result(!why, "memcg: merged pages leave the charge, unmerged copies come back%s%s",
+		    why ? ": " : "", why ? why : "");
+	ksm_set("run", 2);
+}
+
+/*
+ * A process merges 32 MiB into one page, then the cgroup's memory.max is
+ * set 8 MiB above what it uses and it writes every page. Mainline: the
+ * COW copies are charged until the limit, no swap to escape to, the
+ * memcg OOM killer kills the writer (SIGKILL), once; the cgroup is then
+ * empty and quiet.
+ */
+#define COW_PAGES	8192
+static void test_memcg_cow_at_limit(void)
+{
+	long cur, ooms0 = -1, ooms1, ooms2;
+	int ready[2], go[2], status = 0, i;
+	const char *why = NULL;
+	pid_t pid;
+	char x;
+
+	if (pipe(ready) || pipe(go)) {
+		ktap_result(0, "memcg: COW at memory.max");
+		return;
+	}
+	write_file(CG "/memory.swap.max", "0");
+	pid = fork();
+	if (pid == 0) {
+		char *p;
+		long k;
+
+		close(ready[0]);
+		close(go[1]);
+		if (cg_enter())
+			_exit(2);
+		p = map_same(COW_PAGES, 0x5e);
+		if (!p || wait_self_merged(COW_PAGES, 120))
+			_exit(3);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &x, 1) != 1)
+			_exit(4);
+		for (k = 0; k < COW_PAGES; k++)
+			p[k * psize] = (char)k;
+		_exit(0);	/* not expected: the copies do not fit */
+	}
+	close(ready[1]);
+	close(go[0]);
+	if (read(ready[0], &x, 1) != 1) {
+		why = "the child did not merge";
+		goto reap;
+	}
+	cur = cg_current();
+	ooms0 = keyed(CG "/memory.events", "oom_kill");
+	ksm_set("run", 0);	/* no re-merging of the copies */
+	if (write_long(CG "/memory.max", cur + (8 << 20))) {
+		why = "cannot set memory.max";
+		goto reap;
+	}
+	ksm_print_msg("memcg: merged %d pages, memory.current %ld kB, memory.max %ld kB\n",
+		      COW_PAGES, cur >> 10, (cur >> 10) + 8192);
+	if (write(go[1], "g", 1) != 1)
+		why = "cannot start the writer";
+reap:
+	for (i = 0; i < 600; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		usleep(100000);
+	}
+	if (i == 600) {
+		why = why ? why : "the writer neither finished nor died in 60 s";
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	ooms1 = keyed(CG "/memory.events", "oom_kill");
+	sleep(3);
+	ooms2 = keyed(CG "/memory.events", "oom_kill");
+	ksm_print_msg("memcg: writer %s %d; oom_kill %ld -> %ld, %ld 3 s later; memory.current %ld kB\n",
+		      WIFSIGNALED(status) ? "killed by signal" : "exited",
+		      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+		      ooms0, ooms1, ooms2, cg_current() >> 10);
+	if (!why && !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
+		why = "the writer was not OOM-killed";
+	else if (!why && ooms1 - ooms0 != 1)
+		why = "not exactly one OOM kill";
+	else if (!why && ooms2 != ooms1)
+		why = "OOM kills go on after the writer died";
+	else if (!why && cg_current() > (1 << 20))
+		why = "the cgroup kept more than 1 MiB after its only process died";
+	close(ready[0]);
+	close(go[1]);
+	write_file(CG "/memory.max", "max");
+	write_file(CG "/memory.swap.max", "max");
+	ktap_result(!why, "memcg: breaking COW at memory.max OOM-kills the writer once%s%s",
+		    why ? ": " : "", why ? why : "");
+	ksm_set("run", 2);
+}
+
+/*
+ * A process whose cgroup is at memory.max (no swap) registers 16 MiB of
+ * identical pages: ksmd must merge them (merging frees, never charges)
+ * and keep completing full scans meanwhile.
+ */
+#define FULL_PAGES	4096
+static void test_memcg_full_not_stuck(void)
+{
+	int ready[2], go[2], done[2], status, merged = 0;
+	const char *why = NULL;
+	long fs0, fs1, cur;
+	pid_t pid;
+	char x;
+
+	if (pipe(ready) || pipe(go) || pipe(done)) {
+		ktap_result(0, "memcg: ksmd not stuck on a full cgroup");
+		return;
+	}
+	write_file(CG "/memory.swap.max", "0");
+	pid = fork();
+	if (pid == 0) {
+		char *p;
+
+		close(ready[0]);
+		close(go[1]);
+		close(done[0]);
+		if (cg_enter())
+			_exit(2);
+		p = mmap(NULL, FULL_PAGES * psize, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(3);
+		memset(p, 0x29, FULL_PAGES * psize);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &x, 1) != 1)
+			_exit(4);
+		if (madvise(p, FULL_PAGES * psize, MADV_MERGEABLE))
+			_exit(5);
+		x = !wait_self_merged(FULL_PAGES, 120);
+		if (write(done[1], &x, 1) != 1)
+			_exit(6);
+		/* Stay registered until the parent has counted rounds. */
+		if (read(go[0], &x, 1) < 0)
+			_exit(7);
+		_exit(all_bytes(p, FULL_PAGES, 0x29) ? 0 : 8);
+	}
+	close(ready[1]);
+	close(go[0]);
+	close(done[1]);
+	if (read(ready[0], &x, 1) != 1) {
+		why = "the child did not start";
+		goto reap;
+	}
+	/* Full: the limit is what it uses now, nothing more fits. */
+	cur = cg_current();
+	write_long(CG "/memory.max", cur);
+	ksm_set("pages_to_scan", 5000);
+	ksm_set("sleep_millisecs", 0);
+	ksm_set("run", 1);
+	if (write(go[1], "g", 1) != 1 || read(done[0], &x, 1) != 1) {
+		why = "the child went away";
+		goto reap;
+	}
+	merged = x;
+	fs0 = ksm_get("full_scans");
+	sleep(5);
+	fs1 = ksm_get("full_scans");
+	ksm_print_msg("memcg: cgroup at memory.max %ld kB: merged %s, full_scans +%ld in 5 s, memory.current now %ld kB\n",
+		      cur >> 10, merged ? "yes" : "no", fs1 - fs0,
+		      cg_current() >> 10);
+	if (!merged)
+		why = "pages of the full cgroup did not merge";
+	else if (fs1 - fs0 < 3)
+		why = "ksmd did not complete 3 full scans in 5 s";
+reap:
+	close(go[1]);
+	waitpid(pid, &status, 0);
+	if (!why && (!WIFEXITED(status) || WEXITSTATUS(status)))
+		why = "the process in the full cgroup failed or saw changed content";
+	close(ready[0]);
+	close(done[0]);
+	write_file(CG "/memory.max", "max");
+	write_file(CG "/memory.swap.max", "max");
+	ktap_result(!why, "memcg: ksmd keeps scanning and merging a full cgroup's mm%s%s",
+		    why ? ": " : "", why ? why : "");
+	ksm_set("run", 2);
+}
+
+int main(void)
+{
+	long saved_scan, saved_sleep, saved_run;
+	int cg;
+
+	psize = sysconf(_SC_PAGESIZE);
+	if (access(KSM_DIR "run", W_OK)) {
+		printf("1..0 # SKIP needs root and /sys/kernel/mm/ksm\n");
+		return KSFT_SKIP;
+	}
+	saved_run = ksm_get("run");
+	saved_scan = ksm_get("pages_to_scan");
+	saved_sleep = ksm_get("sleep_millisecs");
+	ksm_set("run", 2);
+	ktap_plan(5);
+	test_thp_split_one();
+	test_thp_no_fight();
+
+	mkdir(CG, 0755);
+	write_file(CG_ROOT "cgroup.subtree_control", "+memory");
+	cg = !access(CG "/memory.max", W_OK);
+	if (cg) {
+		test_memcg_charge();
+		test_memcg_cow_at_limit();
+		test_memcg_full_not_stuck();
+	} else {
+		ktap_skip("memcg: merged pages leave the charge (no memory cgroup)");
+		ktap_skip("memcg: breaking COW at memory.max (no memory cgroup)");
+		ktap_skip("memcg: ksmd and a full cgroup (no memory cgroup)");
+	}
+	rmdir(CG);
+	ksm_set("pages_to_scan", saved_scan);
+	ksm_set("sleep_millisecs", saved_sleep);
+	ksm_set("run", saved_run);
+	return ktap_exit();
+}
