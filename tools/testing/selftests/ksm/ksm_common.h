@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
+#include "ksm_files.h"
+
 #define KSM_DIR "/sys/kernel/mm/ksm/"
 #define KSFT_PASS 0
 #define KSFT_FAIL 1

@@ -23,39 +23,6 @@
 
 static long psize;
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
-/* Does /proc/swaps list a zram device? Sets one up (128 MiB) if not. */
-static int zram_swap_ready(void)
-{
-	char line[256];
-	FILE *f;
-	int found = 0;
-
-	if (system("grep -q zram0 /proc/swaps 2>/dev/null") == 0)
-		return 1;
-	if (write_file("/sys/block/zram0/disksize", "128M"))
-		return 0;
-	if (system("mkswap /dev/zram0 >/dev/null 2>&1 && swapon /dev/zram0 2>/dev/null"))
-		return 0;
-	f = fopen("/proc/swaps", "r");
-	while (f && fgets(line, sizeof(line), f))
-		found |= !!strstr(line, "zram0");
-	if (f)
-		fclose(f);
-	return found;
-}
-
 /* How many of the n pages at p are out on swap (pagemap bit 62)? */
 static int pages_swapped(const char *p, int n)
 {

@@ -17,18 +17,6 @@
 
 static long psize;
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
 /* Fill n pages with content no other page in the system has. */
 static void fill_unique(char *p, long n, uint64_t seed)
 {

@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
+#include "ksm_files.h"
+
 #ifndef PR_SET_MEMORY_MERGE
 #define PR_SET_MEMORY_MERGE	67
 #endif
@@ -112,9 +114,6 @@ void op_procmem(int ri);
 void op_thp(int ri);
 
 /* ksm_stress_env.c */
-int write_file(const char *path, const char *val);
-int read_file(const char *path, char *buf, size_t len);
-int zram_swap_ready(void);
 long vmstat(const char *key);
 long meminfo(const char *key);
 long pcp_pages(void);

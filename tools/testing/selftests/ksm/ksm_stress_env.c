@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ksm_stress environment: zram swap, the memory cgroup some workers run
+ * ksm_stress environment: the memory cgroup some workers run
  * in, and what the accounting checks read (/proc/vmstat, /proc/meminfo,
  * /proc/zoneinfo, /proc/slabinfo).
  */
@@ -9,57 +9,6 @@
 #include "ksm_stress.h"
 
 #define MEMCG_DIR	"/sys/fs/cgroup/ksm_stress"
-
-int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
-int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return 0;
-}
-
-/* Does /proc/swaps list a zram device? Sets one up (128 MiB) if not. */
-int zram_swap_ready(void)
-{
-	char line[256];
-	FILE *f;
-	int found = 0;
-
-	if (system("grep -q zram0 /proc/swaps 2>/dev/null") == 0)
-		return 1;
-	if (access("/sys/block/zram0", F_OK) &&
-	    system("modprobe zram >/dev/null 2>&1"))
-		return 0;
-	if (write_file("/sys/block/zram0/disksize", "128M"))
-		return 0;
-	if (system("mkswap /dev/zram0 >/dev/null 2>&1 && swapon /dev/zram0 2>/dev/null"))
-		return 0;
-	f = fopen("/proc/swaps", "r");
-	while (f && fgets(line, sizeof(line), f))
-		found |= !!strstr(line, "zram0");
-	if (f)
-		fclose(f);
-	return found;
-}
 
 long vmstat(const char *key)
 {
