@@ -423,11 +423,16 @@ static void adopt_ksm_mapping(struct ksm_rmap_item *item, struct folio *folio,
 static void merge_pair(struct ksm_rmap_item *item, struct page *page,
 		       struct ksm_rmap_item *other, struct page *opage)
 {
-	struct folio *kfolio = page_folio(page);
 	struct ksm_stable_node *node;
+	struct folio *kfolio;
 
 	if (merge_item(item, page, NULL))
 		return;
+	/*
+	 * Only now: merge_item() may have split the THP that @page was in,
+	 * and the KSM folio is @page's own, not the former head's.
+	 */
+	kfolio = page_folio(page);
 	if (merge_item(other, opage, page)) {
 		/* A KSM page with a single user is pointless: undo it. */
 		ksm_break_item(item);

@@ -457,6 +457,9 @@ struct ksm_stable_node *ksm_stable_insert(struct folio *kfolio)
 	unsigned long pfn = folio_pfn(kfolio);
 	struct ksm_stable_node *fresh, *spare = NULL;
 
+	/* Anything else may still be mapped writable somewhere. */
+	if (WARN_ON_ONCE(!folio_test_ksm(kfolio) || folio_test_large(kfolio)))
+		return NULL;
 	fresh = node_alloc();
 	if (!fresh)
 		return NULL;

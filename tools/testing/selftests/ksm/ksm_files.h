@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,23 @@ static inline int zram_swap_ready(void)
 	if (f)
 		fclose(f);
 	return found;
+}
+
+/* Frame number mapped at @p in this process (needs root); 0 if none. */
+static inline uint64_t pfn_of(const void *p)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t ent = 0;
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, 8, (uintptr_t)p / psz * 8) != 8)
+		ent = 0;
+	close(fd);
+	if (!(ent & (1ULL << 63)))
+		return 0;
+	return ent & ((1ULL << 55) - 1);
 }
 
 #endif /* KSM_FILES_H */

@@ -24,22 +24,6 @@
 static long psize;
 static unsigned long block_pages;
 
-/* PFN of the page at p, 0 if not present. */
-static uint64_t pfn_of(const char *p)
-{
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-	uint64_t ent = 0;
-
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &ent, 8, (uintptr_t)p / psize * 8) != 8)
-		ent = 0;
-	close(fd);
-	if (!(ent & (1ULL << 63)))
-		return 0;
-	return ent & ((1ULL << 55) - 1);
-}
-
 static void block_attr(long blk, const char *attr, char *buf, size_t len)
 {
 	char path[128];
