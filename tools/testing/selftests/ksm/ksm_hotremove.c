@@ -73,6 +73,100 @@ static long pages_in_block(const char *p, long n, long blk)
 	return in;
 }
 
+#define TRACE_DIR	"/sys/kernel/tracing/"
+
+/* ksmd's rounds against the offline's page migration, from the trace. */
+struct offline_watch {
+	double mig0, mig1;	/* first migration start, last migration end */
+	long rounds;		/* ksm_start_scan events in the whole trace */
+	long in_window;		/* of them, between mig0 and mig1 */
+};
+
+static void trace_events(const char *on)
+{
+	write_file(TRACE_DIR "events/migrate/mm_migrate_pages_start/enable", on);
+	write_file(TRACE_DIR "events/migrate/mm_migrate_pages/enable", on);
+	write_file(TRACE_DIR "events/ksm/ksm_start_scan/enable", on);
+}
+
+/* The timestamp of a trace line: the number before ": <event>:". */
+static double stamp(const char *line, const char *event)
+{
+	const char *at = strstr(line, event);
+
+	if (!at || at - line < 3)
+		return -1;
+	at -= 2;			/* back over ": " */
+	while (at > line && at[-1] != ' ')
+		at--;
+	return strtod(at, NULL);
+}
+
+static void read_trace(struct offline_watch *w)
+{
+	char line[512];
+	int pass, found = 0;
+	double t;
+	FILE *f = fopen(TRACE_DIR "trace", "r");
+
+	/* First the migration's span, then ksmd's rounds against it. */
+	for (pass = 0; f && pass < 2; pass++, rewind(f)) {
+		while (fgets(line, sizeof(line), f)) {
+			if (line[0] == '#')
+				continue;
+			t = stamp(line, "ksm_start_scan:");
+			if (pass) {
+				w->rounds += t >= 0;
+				w->in_window += t > w->mig0 && t < w->mig1;
+				continue;
+			}
+			if (t >= 0 || !strstr(line, "reason=memory_hotplug"))
+				continue;
+			t = stamp(line, "mm_migrate_pages_start:");
+			if (t >= 0) {
+				if (!found++ || t < w->mig0)
+					w->mig0 = t;
+				continue;
+			}
+			t = stamp(line, "mm_migrate_pages:");
+			if (found && t > w->mig1)
+				w->mig1 = t;
+		}
+		if (w->mig1 <= w->mig0)
+			w->mig0 = w->mig1 = 0;
+	}
+	if (f)
+		fclose(f);
+}
+
+/*
+ * Offline block blk with the migrate and ksm_start_scan tracepoints on.
+ * The offline migrates the block's pages between its MEM_GOING_OFFLINE
+ * and MEM_OFFLINE notifications, where ksmd must not scan: no round of
+ * ksmd may start within the span of that migration. (The block's
+ * "going-offline" state is no guide: it is set well before the notifier
+ * runs.) Returns set_state()'s result.
+ */
+static int offline_watched(long blk, struct offline_watch *w)
+{
+	char size[32];
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	if (read_file(TRACE_DIR "buffer_size_kb", size, sizeof(size)))
+		size[0] = 0;
+	/* Room for every round of the offline: nothing may be overwritten. */
+	write_file(TRACE_DIR "buffer_size_kb", "16384");
+	write_file(TRACE_DIR "trace", "");
+	trace_events("1");
+	err = set_state(blk, "offline");
+	trace_events("0");
+	read_trace(w);
+	if (size[0])
+		write_file(TRACE_DIR "buffer_size_kb", size);
+	return err;
+}
+
 int main(void)
 {
 	long saved_scan, saved_sleep, saved_run, blk = -1, i, ncand = 0;
@@ -82,15 +176,17 @@ int main(void)
 	char buf[128], *p = NULL, *s = NULL, *ballast;
 	const char *why = NULL;
 	int err, offline = 0;
+	struct offline_watch watch_buf, *watch = &watch_buf;
 
 	psize = sysconf(_SC_PAGESIZE);
 	if (access(KSM_DIR "run", W_OK)) {
 		printf("1..0 # SKIP needs root and /sys/kernel/mm/ksm\n");
 		return KSFT_SKIP;
 	}
-	ktap_plan(3);
+	ktap_plan(4);
 	if (read_file(MEM_DIR "block_size_bytes", buf, sizeof(buf))) {
 		ktap_skip("hot-remove: offline a block of KSM pages (no memory hotplug)");
+		ktap_skip("hot-remove: ksmd does not scan while the block goes offline");
 		ktap_skip("hot-remove: stale stable nodes of the block do no harm");
 		ktap_skip("hot-remove: the block comes back online");
 		return KSFT_SKIP;
@@ -181,6 +277,7 @@ int main(void)
 	}
 	if (!ncand) {
 		ktap_skip("hot-remove: offline a block of KSM pages (no movable block holds them: boot with movablecore=)");
+		ktap_skip("hot-remove: ksmd does not scan while the block goes offline");
 		ktap_skip("hot-remove: stale stable nodes of the block do no harm");
 		ktap_skip("hot-remove: the block comes back online");
 		goto restore;
@@ -197,7 +294,7 @@ int main(void)
 		blk = cand[i];
 		ksm_print_msg("memory%ld (%lu pages a block) holds %ld of our %d mapped pages; pages_shared %ld sharing %ld\n",
 			      blk, block_pages, held[i], NPAGES, shared0, sharing0);
-		err = set_state(blk, "offline");
+		err = offline_watched(blk, watch);
 		block_attr(blk, "state", buf, sizeof(buf));
 		if (err)
 			ksm_print_msg("offline memory%ld: %s (state %s)\n", blk,
@@ -233,6 +330,20 @@ int main(void)
 out:
 	ktap_result(!why, "hot-remove: offline a movable block of KSM pages%s%s",
 		    why ? ": " : "", why ? why : "");
+	if (!offline) {
+		ktap_skip("hot-remove: ksmd does not scan while the block goes offline (not offlined)");
+	} else {
+		ksm_print_msg("offline: migration for %.1f ms by the trace; ksmd started %ld rounds during the offline, %ld of them within the migration\n",
+			      (watch->mig1 - watch->mig0) * 1e3,
+			      watch->rounds, watch->in_window);
+		if (watch->mig1 <= 0)
+			ktap_skip("hot-remove: ksmd does not scan while the block goes offline (no migrate tracepoints)");
+		else if (!watch->rounds)
+			ktap_skip("hot-remove: ksmd does not scan while the block goes offline (no ksm_start_scan events at all)");
+		else
+			ktap_result(!watch->in_window,
+				    "hot-remove: ksmd does not scan while the block goes offline");
+	}
 	if (why) {
 		ktap_skip("hot-remove: stale stable nodes of the block do no harm (earlier step failed)");
 		goto online;

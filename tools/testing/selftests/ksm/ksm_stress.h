@@ -48,6 +48,8 @@ struct shared {
 	long mismatches;	/* pages that did not hold what they must */
 	long errors;		/* unexpected syscall failures */
 	long crashes;		/* workers or children that died badly */
+	long oom_killed;	/* SIGKILLed in the memcg with swap */
+	int memcg_swap;		/* the memcg may swap (and so thrash) */
 	long pages_moved;	/* pages move_pages took to the other node */
 	long move_errs;		/* move_pages returned an error (ignored) */
 	long pageout_pages;	/* pages MADV_PAGEOUT was asked for */
@@ -118,7 +120,9 @@ long vmstat(const char *key);
 long meminfo(const char *key);
 long pcp_pages(void);
 int memcg_setup(long max_bytes, int swap);
-void memcg_report(long *oom_kill);
+void memcg_report(long *oom_kill, long *max_hits);
+int died_badly(int status, int memcg);
+extern int in_memcg;		/* this process runs in the test memcg */
 void memcg_teardown(void);
 int slab_active(const char *name, long *active);
 void slab_shrink(const char *name);

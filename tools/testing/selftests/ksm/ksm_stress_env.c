@@ -5,7 +5,9 @@
  * /proc/zoneinfo, /proc/slabinfo).
  */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include "ksm_stress.h"
 
 #define MEMCG_DIR	"/sys/fs/cgroup/ksm_stress"
@@ -117,12 +119,16 @@ static long events_field(const char *text, const char *key)
 	return -1;
 }
 
-/* Print the memcg's events and peak; *oom_kill gets its OOM kills. */
-void memcg_report(long *oom_kill)
+/*
+ * Print the memcg's events and peak; *oom_kill gets its OOM kills and
+ * *max_hits the times usage hit memory.max.
+ */
+void memcg_report(long *oom_kill, long *max_hits)
 {
 	char ev[512], peak[64], swap[64];
 
 	*oom_kill = -1;
+	*max_hits = -1;
 	if (!memcg_procs[0] || read_file(MEMCG_DIR "/memory.events", ev,
 					 sizeof(ev)))
 		return;
@@ -133,9 +139,34 @@ void memcg_report(long *oom_kill)
 	peak[strcspn(peak, "\n")] = 0;
 	swap[strcspn(swap, "\n")] = 0;
 	*oom_kill = events_field(ev, "oom_kill");
+	*max_hits = events_field(ev, "max");
 	say("# memcg: memory.max hit %ld times, high %ld, oom %ld, oom_kill %ld; memory.peak %s, memory.swap.peak %s\n",
-	    events_field(ev, "max"), events_field(ev, "high"),
+	    *max_hits, events_field(ev, "high"),
 	    events_field(ev, "oom"), *oom_kill, peak, swap);
+}
+
+/**
+ * died_badly() - did a worker or child that ended with @status fail?
+ * @status: from waitpid()
+ * @memcg: the process ran in the test memcg
+ *
+ * In the memcg that may swap, memory.max sits below what its workers
+ * touch, so they thrash, and the memcg OOM killer may end one: stock
+ * 6.12 does that too under this load. Such a SIGKILL is counted in
+ * oom_killed (checked against memory.events at the end), not as a crash.
+ *
+ * Return: 1 if it crashed.
+ */
+int died_badly(int status, int memcg)
+{
+	if (WIFEXITED(status) && !WEXITSTATUS(status))
+		return 0;
+	if (memcg && sh->memcg_swap && WIFSIGNALED(status) &&
+	    WTERMSIG(status) == SIGKILL) {
+		count(&sh->oom_killed, 1);
+		return 0;
+	}
+	return 1;
 }
 
 void memcg_teardown(void)

@@ -414,8 +414,8 @@ void op_procmem(int ri)
 	if (how == 2 && WIFEXITED(status) && !WEXITSTATUS(status)) {
 		r->exp[i] = id;
 		count(&sh->procmem_parent, 1);
-	} else if (!WIFEXITED(status) ||
-		   (WEXITSTATUS(status) && WEXITSTATUS(status) != 4)) {
+	} else if ((!WIFEXITED(status) || WEXITSTATUS(status) != 4) &&
+		   died_badly(status, in_memcg)) {
 		count(&sh->crashes, 1);
 		say("# CRASH /proc/pid/mem child of worker %d gen %d: status %#x\n",
 		    wid, wgen, status);

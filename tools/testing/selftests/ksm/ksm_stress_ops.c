@@ -58,7 +58,7 @@ static __thread char *scratch;
 struct range ranges[NR_RANGES];
 static struct hist hist[HIST];
 static unsigned int nhist;
-int wid, wgen, in_child, no_uffd;
+int wid, wgen, in_child, no_uffd, in_memcg;
 static int merge_any;
 __thread int in_thread;
 __thread uint64_t wrng;
@@ -348,7 +348,7 @@ static void op_fork(int ri)
 		unexpected("waitpid", errno);
 		return;
 	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+	if (died_badly(status, in_memcg)) {
 		count(&sh->crashes, 1);
 		say("# CRASH fork child of worker %d gen %d: status %#x\n",
 		    wid, wgen, status);
@@ -606,6 +606,7 @@ void __attribute__((noreturn)) worker(int id, int gen)
 			unexpected("joining the memory cgroup", EIO);
 		} else {
 			count(&sh->memcg_workers, 1);
+			in_memcg = 1;
 		}
 	}
 	if (id == 0) {
