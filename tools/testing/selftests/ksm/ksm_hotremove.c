@@ -6,6 +6,9 @@
  * merged pages must move elsewhere with their content and stay merged,
  * stable nodes left stale in the block (their users gone) must not hurt
  * later merges of the same content, and the block must come back online.
+ * No round of ksmd may start during the offline's migration (tracepoints).
+ * Last, with ksmd stopped, the stale nodes of a freed range must be
+ * dropped by the offline of their block (pages_shared/pages_sharing).
  * Needs movable memory: boot with e.g. movablecore=512M.
  */
 #define _GNU_SOURCE
@@ -71,6 +74,39 @@ static long pages_in_block(const char *p, long n, long blk)
 		in += pfn && (long)(pfn / block_pages) == blk;
 	}
 	return in;
+}
+
+/*
+ * Movable blocks holding pages of the n pages at p, most pages first, in
+ * cand[] with their counts in held[]. A block can still hold memory
+ * reserved at boot (the end of a node often has some) and refuse to go
+ * offline on any kernel: callers try them in turn. Returns their number.
+ */
+static long movable_blocks(const char *p, long n, long *cand, long *held)
+{
+	long i, k, in, ncand = 0;
+	char buf[128];
+
+	for (i = 0; i < n; i++) {
+		uint64_t pfn = pfn_of(p + i * psize);
+		long b = pfn ? (long)(pfn / block_pages) : -1;
+
+		for (k = 0; k < ncand && cand[k] != b; k++)
+			;
+		if (b < 0 || k < ncand || ncand == MAXCAND)
+			continue;
+		block_attr(b, "valid_zones", buf, sizeof(buf));
+		if (!strstr(buf, "Movable"))
+			continue;
+		in = pages_in_block(p, n, b);
+		for (k = ncand++; k > 0 && held[k - 1] < in; k--) {
+			cand[k] = cand[k - 1];
+			held[k] = held[k - 1];
+		}
+		cand[k] = b;
+		held[k] = in;
+	}
+	return ncand;
 }
 
 #define TRACE_DIR	"/sys/kernel/tracing/"
@@ -167,6 +203,81 @@ static int offline_watched(long blk, struct offline_watch *w)
 	return err;
 }
 
+#define NPRUNE		128	/* NPRUNE / 2 contents, two pages each */
+
+/*
+ * Stale nodes in a block that goes offline are dropped by the offline
+ * itself. With ksmd stopped (run=0 keeps the trees), a merged range is
+ * unmapped: its KSM pages are freed, their nodes go stale and their items
+ * still count in pages_shared and pages_sharing, as nothing looks at them.
+ * Offlining the block that held most of those pages must drop exactly
+ * the nodes whose pfn was in it, and their items with them.
+ */
+static void test_prune_stale(void)
+{
+	long i, kinds = NPRUNE / 2, cand[MAXCAND], held[MAXCAND];
+	long blk = -1, best = 0, ncand;
+	long shared0, sharing0, shared1, sharing1;
+	const char *why = NULL;
+	char *q, *ballast;
+	int offline = 0;
+
+	/* As above: ballast over the topmost block first. */
+	ballast = mmap(NULL, BALLAST, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ballast != MAP_FAILED) {
+		madvise(ballast, BALLAST, MADV_NOHUGEPAGE);
+		memset(ballast, 1, BALLAST);
+	}
+	q = map_same(NPRUNE, 0);
+	if (q)
+		fill(q, NPRUNE, 0x40, kinds);
+	if (ballast != MAP_FAILED)
+		munmap(ballast, BALLAST);
+	if (!q) {
+		ktap_result(0, "hot-remove: offline drops the stale nodes of the block: mmap");
+		return;
+	}
+	if (wait_self_merged(NPRUNE, 120)) {
+		why = "the range did not merge";
+		goto out;
+	}
+	ksm_set("run", 0);
+	/* The first NPRUNE / 2 pages map every KSM page once. */
+	ncand = movable_blocks(q, kinds, cand, held);
+	shared0 = ksm_get("pages_shared");
+	sharing0 = ksm_get("pages_sharing");
+	munmap(q, NPRUNE * psize);
+	q = NULL;
+	/* Boot-time reservations keep some blocks online: try the next. */
+	for (i = 0; i < ncand && !offline; i++) {
+		offline = !set_state(cand[i], "offline");
+		blk = cand[i];
+		best = held[i];
+	}
+	if (!offline) {
+		ktap_skip("hot-remove: offline drops the stale nodes of the block (none of %ld movable blocks holding them would go offline)",
+			  ncand);
+		goto out_run;
+	}
+	shared1 = ksm_get("pages_shared");
+	sharing1 = ksm_get("pages_sharing");
+	ksm_print_msg("prune: memory%ld held %ld of %ld freed KSM pages; pages_shared %ld -> %ld, pages_sharing %ld -> %ld\n",
+		      blk, best, kinds, shared0, shared1, sharing0, sharing1);
+	if (shared0 - shared1 != best || sharing0 - sharing1 != best)
+		why = "the counters did not drop by the nodes in the block";
+out:
+	ktap_result(!why, "hot-remove: offline drops the stale nodes of the block%s%s",
+		    why ? ": " : "", why ? why : "");
+out_run:
+	if (offline && set_state(blk, "online_movable") &&
+	    set_state(blk, "online"))
+		ksm_print_msg("memory%ld did not come back online\n", blk);
+	if (q)
+		munmap(q, NPRUNE * psize);
+	ksm_set("run", 2);
+}
+
 int main(void)
 {
 	long saved_scan, saved_sleep, saved_run, blk = -1, i, ncand = 0;
@@ -183,12 +294,13 @@ int main(void)
 		printf("1..0 # SKIP needs root and /sys/kernel/mm/ksm\n");
 		return KSFT_SKIP;
 	}
-	ktap_plan(4);
+	ktap_plan(5);
 	if (read_file(MEM_DIR "block_size_bytes", buf, sizeof(buf))) {
 		ktap_skip("hot-remove: offline a block of KSM pages (no memory hotplug)");
 		ktap_skip("hot-remove: ksmd does not scan while the block goes offline");
 		ktap_skip("hot-remove: stale stable nodes of the block do no harm");
 		ktap_skip("hot-remove: the block comes back online");
+		ktap_skip("hot-remove: offline drops the stale nodes of the block (no memory hotplug)");
 		return KSFT_SKIP;
 	}
 	block_pages = strtoul(buf, NULL, 16) / psize;
@@ -250,31 +362,7 @@ int main(void)
 		goto out;
 	}
 
-	/*
-	 * Movable blocks holding our KSM pages, most first. A block can
-	 * still hold memory reserved at boot (the end of a node often has
-	 * some) and refuse to go offline on any kernel: then the next
-	 * candidate is tried.
-	 */
-	for (i = 0; i < NPAGES; i++) {
-		uint64_t pfn = pfn_of(p + i * psize);
-		long b = pfn ? (long)(pfn / block_pages) : -1, in, k;
-
-		for (k = 0; k < ncand && cand[k] != b; k++)
-			;
-		if (b < 0 || k < ncand || ncand == MAXCAND)
-			continue;
-		block_attr(b, "valid_zones", buf, sizeof(buf));
-		if (!strstr(buf, "Movable"))
-			continue;
-		in = pages_in_block(p, NPAGES, b);
-		for (k = ncand++; k > 0 && held[k - 1] < in; k--) {
-			cand[k] = cand[k - 1];
-			held[k] = held[k - 1];
-		}
-		cand[k] = b;
-		held[k] = in;
-	}
+	ncand = movable_blocks(p, NPAGES, cand, held);
 	if (!ncand) {
 		ktap_skip("hot-remove: offline a block of KSM pages (no movable block holds them: boot with movablecore=)");
 		ktap_skip("hot-remove: ksmd does not scan while the block goes offline");
@@ -389,6 +477,7 @@ restore:
 	if (s)
 		munmap(s, NSTALE * psize);
 	ksm_set("run", 2);
+	test_prune_stale();
 	ksm_set("pages_to_scan", saved_scan);
 	ksm_set("sleep_millisecs", saved_sleep);
 	ksm_set("run", saved_run);
