@@ -288,6 +288,13 @@ static void map_range(int ri)
 	int n = MIN_PAGES + rnd(&wrng, MAX_PAGES - MIN_PAGES + 1);
 	char *p;
 
+	/*
+	 * In the memcg that may swap, every range is a full RANGE_PAGES:
+	 * four of them touch more than memory.max, whatever the seed, so
+	 * the load always meets the limit and has to swap.
+	 */
+	if (in_memcg && sh->memcg_swap)
+		n = RANGE_PAGES;
 	p = mmap(NULL, n * psize, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED) {
