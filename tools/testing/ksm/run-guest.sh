@@ -41,6 +41,15 @@ shift $((OPTIND - 1))
 kernel=$1
 shift
 [ -f "$kernel" ] || { echo "error: no kernel image at $kernel" >&2; exit 2; }
+# The guest mounts its own file systems over these (tools/testing/ksm/init),
+# so a tree or working directory below one of them is invisible to it.
+for dir in "$top" "$PWD"; do
+	case $dir/ in
+	/tmp/*|/run/*|/root/*|/dev/*|/proc/*|/sys/*)
+		echo "error: $dir is under /$(echo "$dir" | cut -d/ -f2), which the guest mounts afresh: use a tree elsewhere" >&2
+		exit 2 ;;
+	esac
+done
 
 if [ -z "$out" ]; then
 	mkdir -p "$top/build/runs"
