@@ -15,6 +15,24 @@
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * The value of the "key value" line named @key in a file such as
+ * /proc/vmstat or memory.events; -1 if there is none.
+ */
+static inline long keyed_value(const char *path, const char *key)
+{
+	char line[256], k[128];
+	long v, found = -1;
+	FILE *f = fopen(path, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%127s %ld", k, &v) == 2 && !strcmp(k, key))
+			found = v;
+	if (f)
+		fclose(f);
+	return found;
+}
+
 /* Write @val to @path in one write(); 0 or -errno. */
 static inline int write_file(const char *path, const char *val)
 {

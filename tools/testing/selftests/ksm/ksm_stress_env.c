@@ -14,20 +14,7 @@
 
 long vmstat(const char *key)
 {
-	char name[64];
-	long v, ret = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", name, &v) == 2) {
-		if (!strcmp(name, key)) {
-			ret = v;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
+	return keyed_value("/proc/vmstat", key);
 }
 
 /* A /proc/meminfo line in kB; 0 when the line is not there. */

@@ -43,21 +43,6 @@ static int write_long(const char *path, long v)
 	return write_file(path, buf);
 }
 
-/* "key value" from a file such as /proc/vmstat or memory.events; -1 if absent. */
-static long keyed(const char *path, const char *key)
-{
-	char line[256], k[128];
-	long v, found = -1;
-	FILE *f = fopen(path, "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%127s %ld", k, &v) == 2 && !strcmp(k, key))
-			found = v;
-	if (f)
-		fclose(f);
-	return found;
-}
-
 /* AnonHugePages (kB) of the vma of this process that contains addr. */
 static long anon_huge_kb(const void *addr)
 {
@@ -228,7 +213,7 @@ static void test_thp_split_one(void)
 	memset(other, 0xa7, psize);
 	memset(p + target * psize, 0xa7, psize);
 	memcpy(copy, p, len);
-	split0 = keyed("/proc/vmstat", "thp_split_page");
+	split0 = keyed_value("/proc/vmstat", "thp_split_page");
 	if (madvise(p, len, MADV_MERGEABLE)) {
 		why = "madvise";
 		goto out;
@@ -239,7 +224,7 @@ static void test_thp_split_one(void)
 	}
 	ksm_wait_sharing(1, 30);	/* two more full rounds */
 	kb1 = anon_huge_kb(p);
-	split1 = keyed("/proc/vmstat", "thp_split_page");
+	split1 = keyed_value("/proc/vmstat", "thp_split_page");
 	if (split0 >= 0)
 		ksm_print_msg("thp: AnonHugePages %ld kB before, %ld kB after the merge; thp_split_page +%ld\n",
 			      kb0, kb1, split1 - split0);
@@ -318,10 +303,10 @@ static void test_thp_no_fight(void)
 	/* 16 contents, each 32 times in every 2 MiB: all of it merges. */
 	for (i = 0; i < n; i++)
 		memset(p + i * psize, 1 + i % 16, psize);
-	counters = keyed("/proc/vmstat", "thp_split_page") >= 0 &&
-		   keyed("/proc/vmstat", "thp_collapse_alloc") >= 0;
-	split0 = keyed("/proc/vmstat", "thp_split_page");
-	coll0 = keyed("/proc/vmstat", "thp_collapse_alloc");
+	counters = keyed_value("/proc/vmstat", "thp_split_page") >= 0 &&
+		   keyed_value("/proc/vmstat", "thp_collapse_alloc") >= 0;
+	split0 = keyed_value("/proc/vmstat", "thp_split_page");
+	coll0 = keyed_value("/proc/vmstat", "thp_collapse_alloc");
 	pc0 = read_long(THP_DIR "khugepaged/pages_collapsed");
 	fs0 = read_long(THP_DIR "khugepaged/full_scans");
 	prev_kb = anon_huge_kb(p);
@@ -349,14 +334,14 @@ static void test_thp_no_fight(void)
 		}
 		prev_kb = kb;
 		if (split_h < 0 && time(NULL) >= half) {
-			split_h = keyed("/proc/vmstat", "thp_split_page");
-			coll_h = keyed("/proc/vmstat", "thp_collapse_alloc");
+			split_h = keyed_value("/proc/vmstat", "thp_split_page");
+			coll_h = keyed_value("/proc/vmstat", "thp_collapse_alloc");
 			pc_h = read_long(THP_DIR "khugepaged/pages_collapsed");
 		}
 		usleep(20000);
 	}
-	split1 = keyed("/proc/vmstat", "thp_split_page");
-	coll1 = keyed("/proc/vmstat", "thp_collapse_alloc");
+	split1 = keyed_value("/proc/vmstat", "thp_split_page");
+	coll1 = keyed_value("/proc/vmstat", "thp_collapse_alloc");
 	pc1 = read_long(THP_DIR "khugepaged/pages_collapsed");
 	fs1 = read_long(THP_DIR "khugepaged/full_scans");
 	ksm_print_msg("thp fight over %d s: thp_split_page +%ld (+%ld in 2nd half), thp_collapse_alloc +%ld (+%ld in 2nd half), khugepaged pages_collapsed +%ld, full_scans +%ld; smaps: %ld THPs lost (%ld late), %ld gained (%ld late); merged %ld of %ld\n",
@@ -527,7 +512,7 @@ static void test_memcg_cow_at_limit(void)
 		goto reap;
 	}
 	cur = cg_current();
-	ooms0 = keyed(CG "/memory.events", "oom_kill");
+	ooms0 = keyed_value(CG "/memory.events", "oom_kill");
 	ksm_set("run", 0);	/* no re-merging of the copies */
 	if (write_long(CG "/memory.max", cur + (8 << 20))) {
 		why = "cannot set memory.max";
@@ -548,9 +533,9 @@ reap:
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 	}
-	ooms1 = keyed(CG "/memory.events", "oom_kill");
+	ooms1 = keyed_value(CG "/memory.events", "oom_kill");
 	sleep(3);
-	ooms2 = keyed(CG "/memory.events", "oom_kill");
+	ooms2 = keyed_value(CG "/memory.events", "oom_kill");
 	ksm_print_msg("memcg: writer %s %d; oom_kill %ld -> %ld, %ld 3 s later; memory.current %ld kB\n",
 		      WIFSIGNALED(status) ? "killed by signal" : "exited",
 		      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
