@@ -39,6 +39,7 @@
 #define KSM_ITEM_UNSTABLE	0x001UL	/* linked in an unstable tree */
 #define KSM_ITEM_STABLE		0x002UL	/* on a stable node's item list */
 #define KSM_ITEM_ROUND		0x004UL	/* parity of the round it was linked */
+#define KSM_ITEM_RECHECK	0x008UL	/* queued for a second look (recheck.c) */
 #define KSM_ITEM_AGE_SHIFT	4	/* smart scan: failed rounds, 0..15 */
 #define KSM_ITEM_AGE_MASK	(0xfUL << KSM_ITEM_AGE_SHIFT)
 #define KSM_ITEM_SKIP_SHIFT	8	/* smart scan: rounds left to skip */
@@ -55,6 +56,8 @@
  * @rb: link in an unstable tree (when unstable)
  * @link: link in @snode's item list (when stable)
  * @anon_vma: anon_vma of the mapping, pinned (when stable)
+ * @recheck_at: jiffies when the second look is due (when queued for it)
+ * @recheck_slot: position in the queue of second looks (when queued)
  */
 struct ksm_rmap_item {
 	struct ksm_rmap_item *next;
@@ -69,6 +72,10 @@ struct ksm_rmap_item {
 		struct {
 			struct hlist_node link;
 			struct anon_vma *anon_vma;
+		};
+		struct {
+			unsigned long recheck_at;
+			unsigned int recheck_slot;
 		};
 	};
 };
@@ -268,6 +275,12 @@ void ksm_unstable_remove_item(struct ksm_rmap_item *item);
 void ksm_unstable_reset(void);
 int ksm_key_cmp(u64 a, u64 b);
 
+/* recheck.c */
+void ksm_recheck_init(void);
+void ksm_recheck_queue(struct ksm_rmap_item *item);
+void ksm_recheck_forget(struct ksm_rmap_item *item);
+unsigned int ksm_recheck_due(unsigned int budget);
+
 /* merge.c */
 struct vm_area_struct *ksm_find_vma(struct mm_struct *mm, unsigned long addr);
 struct page *ksm_item_page(struct ksm_rmap_item *item);
@@ -276,6 +289,7 @@ int ksm_break_one(struct vm_area_struct *vma, unsigned long addr,
 int ksm_unmerge_range(struct vm_area_struct *vma, unsigned long start,
 		      unsigned long end, bool lock_vma);
 void ksm_break_item(struct ksm_rmap_item *item);
-void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item);
+void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
+		       bool second_look);
 
 #endif /* _MM_KSM_INTERNAL_H */

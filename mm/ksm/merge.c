@@ -455,14 +455,17 @@ static void merge_pair(struct ksm_rmap_item *item, struct page *page,
  * ksm_cmp_and_merge() - the decision for one scanned page
  * @page: the page at the item's address, referenced by the caller
  * @item: its rmap item
+ * @second_look: this is the early second look at a new page (recheck.c)
  *
  * Order of attempts: a KSM page is only (re)recorded; a page of zeroes
  * goes to the zero page (use_zero_pages); a page matching a stable node is
  * merged into it at once; otherwise a page whose checksum did not change
- * since the last round is matched against (or linked into) the unstable
- * tree.
+ * since the last look is matched against (or linked into) the unstable
+ * tree. A page seen for the first time is queued for a second look in a
+ * later batch (recheck.c) rather than in the next round.
  */
-void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item)
+void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
+		       bool second_look)
 {
 	struct folio *folio = page_folio(page);
 	struct ksm_stable_node *node;
@@ -496,6 +499,13 @@ void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item)
 
 	ksm_item_unlink(item);
 	csum = ksm_checksum(page);
+	/*
+	 * Changed since the first look: keep that look's key. The next look
+	 * may come moments from now, in this very batch, and must be compared
+	 * with a key taken at least KSM_RECHECK_MS before it.
+	 */
+	if (second_look && csum != item->csum)
+		return;
 
 	if (ksm_use_zero_pages && csum == ksm_zero_csum &&
 	    !merge_zero(item, page)) {
@@ -525,8 +535,16 @@ void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item)
 	}
 
 	if (item->csum != csum) {
-		/* Changed since the last round: volatile, try again later. */
-		item->csum = csum;
+		/*
+		 * Never looked at before: look again soon. Changed since the
+		 * last round: being written, try again next round.
+		 */
+		if (!item->csum) {
+			item->csum = csum;
+			ksm_recheck_queue(item);
+		} else {
+			item->csum = csum;
+		}
 		return;
 	}
 

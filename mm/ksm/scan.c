@@ -193,9 +193,12 @@ void ksm_item_free(struct ksm_rmap_item *item)
 /**
  * ksm_item_unlink() - take an item out of whichever tree it is in
  * @item: the item
+ *
+ * It also leaves the queue of second looks, if it was on it.
  */
 void ksm_item_unlink(struct ksm_rmap_item *item)
 {
+	ksm_recheck_forget(item);
 	if (item->addr & KSM_ITEM_STABLE)
 		ksm_stable_remove_item(item);
 	else
@@ -583,8 +586,9 @@ static struct ksm_rmap_item *next_item(struct page **pagep)
 }
 
 /*
- * One batch of ksmd's work, under ksm_thread_mutex: look at up to @budget
- * pages, fewer when a round ends or the thread is being frozen.
+ * One batch of ksmd's work, under ksm_thread_mutex: the second looks that
+ * are due (at most @budget of them), then up to @budget pages from the
+ * cursor on, fewer when a round ends or the thread is being frozen.
  */
 static void scan_batch(unsigned int budget)
 {
@@ -592,11 +596,12 @@ static void scan_batch(unsigned int budget)
 	struct page *page;
 	unsigned int seen;
 
+	ksm_recheck_due(budget);
 	for (seen = 0; seen < budget && !freezing(current); seen++) {
 		item = next_item(&page);
 		if (!item)
 			break;
-		ksm_cmp_and_merge(page, item);
+		ksm_cmp_and_merge(page, item, false);
 		put_page(page);
 		cond_resched();
 	}

@@ -425,6 +425,7 @@ static int __init ksm_init(void)
 		err = ksm_stable_cache_init();
 	if (err)
 		return err;
+	ksm_recheck_init();
 
 	err = ksm_start_thread();
 	if (err) {

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * How ksmd paces itself: smart_scan (pages that keep failing to merge are
- * skipped in later rounds, KSM pages never are) and the scan-time advisor
- * (advisor_mode "scan-time" retunes pages_to_scan after every round and
- * reports each decision through the ksm_advisor tracepoint).
+ * How ksmd paces itself: the second look at a new page (soon, not a round
+ * later, yet never merging pages that are being written), smart_scan
+ * (pages that keep failing to merge are skipped in later rounds, KSM pages
+ * never are) and the scan-time advisor (advisor_mode "scan-time" retunes
+ * pages_to_scan after every round and reports each decision through the
+ * ksm_advisor tracepoint).
  * Runs as root in the test guest. Every knob it touches is put back.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdint.h>
 #include "ksm_common.h"
 
@@ -149,6 +152,157 @@ done:
 	if (m)
 		munmap(m, SAME_PAGES * psize);
 	ksm_set("smart_scan", saved);
+	ksm_set("run", 2);
+}
+
+#define FRESH_PAGES	4096	/* per copy: a round at the default knobs > 1 s */
+#define VOLATILE_PAGES	256
+
+static volatile int writer_stop;
+static volatile long writer_passes;
+static long writer_max_gap_us;
+
+static long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+/*
+ * Rewrite a counter in every page, a new value each pass, 1 ms apart;
+ * note the longest time between two passes.
+ */
+static void *rewrite_pages(void *arg)
+{
+	long i, t, last = now_us();
+	char *p = arg;
+	uint64_t gen = 0;
+
+	while (!writer_stop) {
+		gen++;
+		for (i = 0; i < VOLATILE_PAGES; i++)
+			*(volatile uint64_t *)(p + i * psize + 64) = gen;
+		t = now_us();
+		if (t - last > writer_max_gap_us && writer_passes)
+			writer_max_gap_us = t - last;
+		last = t;
+		writer_passes++;
+		usleep(1000);
+	}
+	return NULL;
+}
+
+/*
+ * A page must look the same twice before it can merge. The second look
+ * need not wait for the next round: two copies of fresh content merge in
+ * the round that first meets them (at the default knobs). But a page
+ * rewritten every millisecond must never merge.
+ */
+static void test_second_look(void)
+{
+	long f0, merged = -1, cow0, cow1, rounds_done;
+	char *a = NULL, *b = NULL, *v = NULL;
+	const char *why = NULL;
+	pthread_t writer;
+	int writing = 0;
+	time_t end;
+
+	ksm_set("run", 2);
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 20);
+	a = map_mergeable(FRESH_PAGES);
+	b = map_mergeable(FRESH_PAGES);
+	if (!a || !b) {
+		why = "mmap";
+		goto first;
+	}
+	fill_unique(a, FRESH_PAGES, getpid() + 1000);
+	memcpy(b, a, FRESH_PAGES * psize);
+	if (madvise(a, FRESH_PAGES * psize, MADV_MERGEABLE) ||
+	    madvise(b, FRESH_PAGES * psize, MADV_MERGEABLE)) {
+		why = "madvise";
+		goto first;
+	}
+	/* run=2 restarted the count: ksmd's next round is its first. */
+	f0 = ksm_get("full_scans");
+	ksm_set("run", 1);
+	end = time(NULL) + 120;
+	while (ksm_get("full_scans") < f0 + 1 && time(NULL) < end)
+		usleep(1000);
+	merged = self_merging_pages();
+	ksm_print_msg("second look: %ld of %d pages merged when the first round ended (full_scans %ld -> %ld)\n",
+		      merged, 2 * FRESH_PAGES, f0, ksm_get("full_scans"));
+	if (ksm_get("full_scans") < f0 + 1)
+		why = "ksmd did not finish a round";
+	else if (merged < FRESH_PAGES)
+		why = "fewer than half the copies merged in the round that found them";
+	else if (wait_self_merged(2 * FRESH_PAGES, 60))
+		why = "not every copy merged later either";
+	else if (memcmp(a, b, FRESH_PAGES * psize))
+		why = "merged content differs";
+first:
+	ktap_result(!why, "second look: fresh copies merge in their first round%s%s",
+		    why ? ": " : "", why ? why : "");
+	if (a)
+		munmap(a, FRESH_PAGES * psize);
+	if (b)
+		munmap(b, FRESH_PAGES * psize);
+
+	why = NULL;
+	ksm_set("run", 2);
+	ksm_set("pages_to_scan", 100);
+	ksm_set("sleep_millisecs", 20);
+	cow0 = keyed_value("/proc/vmstat", "cow_ksm");
+	v = map_same(VOLATILE_PAGES, 0x5a);
+	if (!v) {
+		why = "mmap";
+		goto volatile_done;
+	}
+	if (pthread_create(&writer, NULL, rewrite_pages, v)) {
+		why = "pthread_create";
+		goto volatile_done;
+	}
+	writing = 1;
+	/* ksmd must not see the pages before the writer is under way. */
+	end = time(NULL) + 10;
+	while (writer_passes < 2 && time(NULL) < end)
+		usleep(1000);
+	f0 = ksm_get("full_scans");
+	ksm_set("run", 1);
+	if (wait_rounds(8, 120))
+		why = "ksmd did not finish its rounds";
+	rounds_done = ksm_get("full_scans") - f0;
+	merged = self_merging_pages();
+	writer_stop = 1;
+	pthread_join(writer, NULL);
+	writing = 0;
+	cow1 = keyed_value("/proc/vmstat", "cow_ksm");
+	ksm_print_msg("second look: %d pages rewritten every ms: %ld merged after %ld rounds, cow_ksm %+ld; longest gap between writes %ld us\n",
+		      VOLATILE_PAGES, merged, rounds_done,
+		      cow0 >= 0 ? cow1 - cow0 : 0, writer_max_gap_us);
+	if (!why && merged)
+		why = "pages being rewritten were merged";
+	else if (!why && cow0 >= 0 && cow1 != cow0)
+		why = "pages being rewritten were merged (and broken by the next write)";
+	/* A writer that stood still that long gave ksmd stable pages. */
+	if (why && !strncmp(why, "pages being", 11) &&
+	    writer_max_gap_us >= 40000) {
+		ktap_skip("second look: pages rewritten every ms never merge: the writer stalled for %ld ms, cannot judge",
+			  writer_max_gap_us / 1000);
+		goto volatile_cleanup;
+	}
+volatile_done:
+	ktap_result(!why, "second look: pages rewritten every ms never merge%s%s",
+		    why ? ": " : "", why ? why : "");
+volatile_cleanup:
+	if (writing) {
+		writer_stop = 1;
+		pthread_join(writer, NULL);
+	}
+	if (v)
+		munmap(v, VOLATILE_PAGES * psize);
 	ksm_set("run", 2);
 }
 
@@ -317,7 +471,8 @@ int main(void)
 	saved_scan = ksm_get("pages_to_scan");
 	saved_sleep = ksm_get("sleep_millisecs");
 	ksm_set("run", 2);
-	ktap_plan(3);
+	ktap_plan(5);
+	test_second_look();
 	test_smart_scan();
 	test_advisor();
 	ksm_set("pages_to_scan", saved_scan);

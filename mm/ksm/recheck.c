@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The second look at a page, soon after the first.
+ *
+ * The unstable tree only takes a page whose checksum was the same at two
+ * looks, so that pages being written to stay out of it. With the two looks
+ * a whole round apart, memory newly given to KSM can merge only in the
+ * round after the one that first met it, which on a large range at the
+ * default knobs is a matter of minutes. So ksmd queues every item it meets
+ * for the first time and, at the start of a later batch once
+ * KSM_RECHECK_MS have passed, looks at its page again through the usual
+ * path, ksm_cmp_and_merge(): if the checksum held over that pause, the page
+ * goes to the unstable tree (or merges) in the round that found it.
+ *
+ * Only first sightings are queued. A page whose checksum changed from one
+ * round to the next has shown that it is being written and waits for the
+ * next round, as before. So does a page that changed during the pause; it
+ * also keeps the key of its first look, for the regular scan may look at it
+ * again moments after the second look, and two looks that close together
+ * would let a page that is rewritten every few milliseconds pass for
+ * stable. The second looks come on top of pages_to_scan,
+ * at most as many per batch as pages_to_scan: ksmd's work per batch at most
+ * doubles while new memory arrives, and is unchanged once it is known.
+ *
+ * The queue holds item pointers. A queued item leaves the queue whenever it
+ * is unlinked, which happens at every visit and before it is freed (see
+ * ksm_item_unlink()), so the queue never names a freed item, and a regular
+ * scan that reaches a queued item first simply takes the second look
+ * itself. While queued, an item is in no tree, and its tree link holds the
+ * queue position and due time instead. Everything here runs under
+ * ksm_thread_mutex.
+ */
+#include <linux/freezer.h>
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+
+#include "ksm_internal.h"
+
+/* The pause between the two looks at a new page. */
+#define KSM_RECHECK_MS		50
+/* Length of the queue, a power of two; when it is full, pages wait a round. */
+#define KSM_RECHECK_SLOTS	8192U
+#define KSM_RECHECK_MASK	(KSM_RECHECK_SLOTS - 1)
+
+static struct ksm_rmap_item **ksm_recheck_ring;
+/* Free-running positions: head is the oldest entry, tail the next free. */
+static unsigned int ksm_recheck_head, ksm_recheck_tail;
+
+/**
+ * ksm_recheck_init() - allocate the queue
+ *
+ * Without it (no memory at boot) every page waits a round for its second
+ * look, as it would without this file.
+ */
+void __init ksm_recheck_init(void)
+{
+	ksm_recheck_ring = kvcalloc(KSM_RECHECK_SLOTS,
+				    sizeof(*ksm_recheck_ring), GFP_KERNEL);
+}
+
+/**
+ * ksm_recheck_queue() - queue an item met for the first time
+ * @item: the item, in no tree, with the checksum of its first look
+ */
+void ksm_recheck_queue(struct ksm_rmap_item *item)
+{
+	unsigned int slot;
+
+	if (!ksm_recheck_ring ||
+	    ksm_recheck_tail - ksm_recheck_head >= KSM_RECHECK_SLOTS ||
+	    WARN_ON_ONCE(item->addr & (KSM_ITEM_RECHECK | KSM_ITEM_UNSTABLE |
+				       KSM_ITEM_STABLE)))
+		return;
+	slot = ksm_recheck_tail++ & KSM_RECHECK_MASK;
+	ksm_recheck_ring[slot] = item;
+	item->recheck_slot = slot;
+	item->recheck_at = jiffies + msecs_to_jiffies(KSM_RECHECK_MS);
+	item->addr |= KSM_ITEM_RECHECK;
+}
+
+/**
+ * ksm_recheck_forget() - take an item off the queue, if it is on it
+ * @item: the item
+ */
+void ksm_recheck_forget(struct ksm_rmap_item *item)
+{
+	if (!(item->addr & KSM_ITEM_RECHECK))
+		return;
+	if (!WARN_ON_ONCE(ksm_recheck_ring[item->recheck_slot] != item))
+		ksm_recheck_ring[item->recheck_slot] = NULL;
+	item->addr &= ~KSM_ITEM_RECHECK;
+}
+
+/*
+ * The oldest queued item if it is due at @now, taken off the queue; NULL
+ * if the queue is empty or its oldest item is not due yet. Entries were
+ * queued in time order, so nothing behind a young one can be due.
+ */
+static struct ksm_rmap_item *recheck_pop_due(unsigned long now)
+{
+	struct ksm_rmap_item *item;
+	unsigned int slot;
+
+	while (ksm_recheck_head != ksm_recheck_tail) {
+		slot = ksm_recheck_head & KSM_RECHECK_MASK;
+		item = ksm_recheck_ring[slot];
+		if (item && time_before(now, item->recheck_at))
+			return NULL;
+		ksm_recheck_ring[slot] = NULL;
+		ksm_recheck_head++;
+		if (item) {
+			item->addr &= ~KSM_ITEM_RECHECK;
+			return item;
+		}
+	}
+	return NULL;
+}
+
+/**
+ * ksm_recheck_due() - take the second looks that are due
+ * @budget: the most pages to look at
+ *
+ * Return: the number of items looked at.
+ */
+unsigned int ksm_recheck_due(unsigned int budget)
+{
+	unsigned long now = jiffies;
+	struct ksm_rmap_item *item;
+	struct page *page;
+	unsigned int done = 0;
+
+	while (done < budget && !freezing(current)) {
+		item = recheck_pop_due(now);
+		if (!item)
+			break;
+		/* NULL if the page went away: the next round frees the item. */
+		page = ksm_item_page(item);
+		if (page) {
+			ksm_cmp_and_merge(page, item, true);
+			put_page(page);
+		}
+		done++;
+		cond_resched();
+	}
+	return done;
+}
+
+#ifdef CONFIG_KSM_KUNIT_TEST
+#include "tests/recheck-kunit.h"
+#endif
