@@ -101,8 +101,11 @@ if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
 	verdict "FAIL: time limit of $limit s reached"
 	rc=1
 fi
-# Boot banners that name a debug feature without reporting anything.
-benign='KSMRUN|RCU lockdep checking is enabled'
+# Boot banners that name a debug feature without reporting anything, and
+# backtrace frames of a function whose name does (lockdep_hardirqs_on+0x..
+# in the stack of an OOM report); a real report has its own header line.
+frame='\] +(\? )?[A-Za-z0-9_.]+\+0x[0-9a-f]+/0x[0-9a-f]+( \[[A-Za-z0-9_]+\])?[[:space:]]*$'
+benign="KSMRUN|RCU lockdep checking is enabled|$frame"
 splats=$(grep -aE 'BUG:|WARNING:|KASAN|lockdep|Oops|general protection|hung task|Kernel panic|UBSAN:|INFO: task .* blocked' "$console" | grep -avE "$benign" | head -n 20 || true)
 if [ -n "$splats" ]; then
 	verdict "FAIL: kernel splat on the console:"

@@ -558,6 +558,161 @@ reap:
 }
 
 /*
+ * A process with 64 MiB of KSM zero pages (use_zero_pages) forks in a
+ * cgroup whose memory.max leaves little room, 16 KiB more at every try:
+ * the first forks fail (ENOMEM), some of them part of the way through
+ * copying the page tables. The process cannot be OOM-killed
+ * (oom_score_adj -1000), so each failure is a failed fork, and it makes
+ * no allocation of its own meanwhile (it talks to us through a page we
+ * faulted in). Whatever the failed children had copied is torn down with
+ * them, and once everything has exited the global ksm_zero_pages must be
+ * back where it was. On 6.12.117 it ends below: ksm_fork() never ran for
+ * those children, so their zero ptes were taken off a count that never
+ * had them.
+ */
+#define FORK_ZERO_PAGES	16384
+#define FORK_TRIES	6
+
+struct fork_talk {
+	volatile int stage;	/* 1 merged, 2 try, 3 tried, 4 done, 5 exit */
+	volatile int failed;	/* last try: 1 ENOMEM, 0 forked, -1 other */
+};
+
+static void fork_with_zero_pages(struct fork_talk *t)
+{
+	pid_t c, child = 0;
+	char *p;
+	long k;
+
+	if (cg_enter() || write_file("/proc/self/oom_score_adj", "-1000"))
+		_exit(2);
+	p = mmap(NULL, FORK_ZERO_PAGES * psize, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		_exit(3);
+	madvise(p, FORK_ZERO_PAGES * psize, MADV_NOHUGEPAGE);
+	for (k = 0; k < FORK_ZERO_PAGES; k++)
+		p[k * psize] = 0;
+	if (madvise(p, FORK_ZERO_PAGES * psize, MADV_MERGEABLE))
+		_exit(4);
+	ksm_set("pages_to_scan", 5000);
+	ksm_set("sleep_millisecs", 0);
+	ksm_set("run", 1);
+	for (k = 0; k < 1200; k++) {
+		if (keyed_value("/proc/self/ksm_stat", "ksm_zero_pages") >=
+		    FORK_ZERO_PAGES)
+			break;
+		usleep(100000);
+	}
+	if (k == 1200) {
+		printf("# zero pages merged: %ld of %d\n",
+		       keyed_value("/proc/self/ksm_stat", "ksm_zero_pages"),
+		       FORK_ZERO_PAGES);
+		_exit(5);
+	}
+	t->stage = 1;
+	for (;;) {
+		while (t->stage != 2 && t->stage != 5)
+			usleep(1000);
+		if (t->stage == 5)
+			break;
+		c = fork();
+		if (c == 0)
+			_exit(0);
+		t->failed = c > 0 ? 0 : errno == ENOMEM ? 1 : -1;
+		if (c > 0)
+			child = c;
+		t->stage = 3;
+	}
+	if (child)
+		waitpid(child, NULL, 0);
+	_exit(0);
+}
+
+static void test_memcg_failed_fork_zero_pages(void)
+{
+	long z0, z1, cur, saved_zero = ksm_get("use_zero_pages");
+	int failed = 0, forked = 0, other = 0, hung = 0, status, i, k;
+	const char *why = NULL;
+	struct fork_talk *t;
+	pid_t pid;
+
+	if (saved_zero < 0) {
+		ktap_skip("memcg: failed forks leave ksm_zero_pages right (no use_zero_pages)");
+		return;
+	}
+	t = mmap(NULL, psize, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (t == MAP_FAILED) {
+		ktap_result(0, "memcg: failed forks leave ksm_zero_pages right: mmap");
+		return;
+	}
+	t->stage = 0;		/* faulted in here, charged to us */
+	ksm_set("run", 2);
+	ksm_set("use_zero_pages", 1);
+	z0 = ksm_get("ksm_zero_pages");
+	write_file(CG "/memory.swap.max", "0");
+	pid = fork();
+	if (pid == 0)
+		fork_with_zero_pages(t);
+	for (i = 0; i < 1300 && t->stage != 1; i++)
+		usleep(100000);
+	if (t->stage != 1) {
+		why = "the process did not get its zero pages merged";
+		goto reap;
+	}
+	ksm_set("run", 0);
+	cur = cg_current();
+	/*
+	 * Reclaimable memory and per-cpu charge stocks blur how much room a
+	 * try really has: when the first fork already fits, nothing can be
+	 * judged and the test says so (a skip).
+	 */
+	for (k = 1; k <= FORK_TRIES && !forked; k++) {
+		if (write_long(CG "/memory.max", cur + k * 16384)) {
+			why = "cannot set memory.max";
+			break;
+		}
+		t->stage = 2;
+		for (i = 0; i < 3000 && t->stage != 3; i++)
+			usleep(10000);
+		if (t->stage != 3) {
+			hung = 1;
+			break;
+		}
+		if (t->failed > 0)
+			failed++;
+		else if (!t->failed)
+			forked++;
+		else
+			other++;
+	}
+reap:
+	/* Room for the child that fitted, if one did, to finish. */
+	write_file(CG "/memory.max", "max");
+	write_file(CG "/memory.swap.max", "max");
+	t->stage = 5;
+	waitpid(pid, &status, 0);
+	ksm_set("run", 2);
+	z1 = ksm_get("ksm_zero_pages");
+	ksm_print_msg("memcg: %d forks failed with ENOMEM, %d other errors, then %s%s; ksm_zero_pages %ld before, %ld after; forking process exit %d\n",
+		      failed, other, forked ? "one fitted" : "none fitted",
+		      hung ? " (one hung at the limit)" : "", z0, z1, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	if (!why && z1 != z0)
+		why = "ksm_zero_pages did not come back";
+	else if (!why && !hung && (!WIFEXITED(status) || WEXITSTATUS(status)))
+		why = "the forking process failed";
+	if (!why && !failed)
+		ktap_skip("memcg: failed forks leave ksm_zero_pages right: no fork failed%s",
+			  hung ? " before one hung at the limit" : "");
+	else
+		ktap_result(!why, "memcg: failed forks leave ksm_zero_pages right%s%s",
+			    why ? ": " : "", why ? why : "");
+	ksm_set("use_zero_pages", saved_zero);
+	munmap(t, psize);
+}
+
+/*
  * A process whose cgroup is at memory.max (no swap) registers 16 MiB of
  * identical pages: ksmd must merge them (merging frees, never charges)
  * and keep completing full scans meanwhile.
@@ -671,7 +826,7 @@ int main(void)
 	saved_scan = ksm_get("pages_to_scan");
 	saved_sleep = ksm_get("sleep_millisecs");
 	ksm_set("run", 2);
-	ktap_plan(6);
+	ktap_plan(7);
 	test_thp_split_one();
 	test_thp_rest_private();
 	test_thp_no_fight();
@@ -683,10 +838,12 @@ int main(void)
 		test_memcg_charge();
 		test_memcg_cow_at_limit();
 		test_memcg_full_not_stuck();
+		test_memcg_failed_fork_zero_pages();
 	} else {
 		ktap_skip("memcg: merged pages leave the charge (no memory cgroup)");
 		ktap_skip("memcg: breaking COW at memory.max (no memory cgroup)");
 		ktap_skip("memcg: ksmd and a full cgroup (no memory cgroup)");
+		ktap_skip("memcg: failed forks leave ksm_zero_pages right (no memory cgroup)");
 	}
 	rmdir(CG);
 	ksm_set("pages_to_scan", saved_scan);
