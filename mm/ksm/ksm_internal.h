@@ -279,7 +279,7 @@ int ksm_key_cmp(u64 a, u64 b);
 void ksm_recheck_init(void);
 void ksm_recheck_queue(struct ksm_rmap_item *item);
 void ksm_recheck_forget(struct ksm_rmap_item *item);
-unsigned int ksm_recheck_due(unsigned int budget);
+void ksm_recheck_due(unsigned int budget);
 
 /* merge.c */
 struct vm_area_struct *ksm_find_vma(struct mm_struct *mm, unsigned long addr);

@@ -536,15 +536,14 @@ void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
 
 	if (item->csum != csum) {
 		/*
-		 * Never looked at before: look again soon. Changed since the
-		 * last round: being written, try again next round.
+		 * Never looked at before (no key yet): look again soon.
+		 * Changed since the last round: being written, try next round.
 		 */
-		if (!item->csum) {
-			item->csum = csum;
+		bool first_look = !item->csum;
+
+		item->csum = csum;
+		if (first_look)
 			ksm_recheck_queue(item);
-		} else {
-			item->csum = csum;
-		}
 		return;
 	}
 

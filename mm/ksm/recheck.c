@@ -121,10 +121,8 @@ static struct ksm_rmap_item *recheck_pop_due(unsigned long now)
 /**
  * ksm_recheck_due() - take the second looks that are due
  * @budget: the most pages to look at
- *
- * Return: the number of items looked at.
  */
-unsigned int ksm_recheck_due(unsigned int budget)
+void ksm_recheck_due(unsigned int budget)
 {
 	unsigned long now = jiffies;
 	struct ksm_rmap_item *item;
@@ -144,7 +142,6 @@ unsigned int ksm_recheck_due(unsigned int budget)
 		done++;
 		cond_resched();
 	}
-	return done;
 }
 
 #ifdef CONFIG_KSM_KUNIT_TEST
