@@ -4,7 +4,8 @@
  *
  * The loop wakes up for four reasons: the monitor interval, a change in
  * the set of mergeable processes (polled every KSM_POLL_INTERVAL s),
- * SIGUSR1/SIGHUP, and the systemd watchdog. Only the first three retune.
+ * SIGUSR1/SIGHUP, and the systemd watchdog. Only the first three retune,
+ * and every retune rescans the processes first.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -171,27 +172,36 @@ static int run_daemon(const struct ksm *k, const char *config, bool explicit_con
 		sd_notify(0, "READY=1\nSTATUS=KSM is not available");
 		return 0;
 	}
-	tuned_scan_procs(k, &procs);
 	next_poll = now_ms();
 	while (again) {
 		struct timespec ts;
 		siginfo_t si;
+		bool due;
 
 		t = now_ms();
-		if (conf.poll_interval && t >= next_poll) {
-			/* A mergeable process started or exited: retune now. */
-			if (!tuned_scan_procs(k, &cur)) {
+		due = t >= next_adjust;
+		/*
+		 * Every round (and so every signal) looks at the processes
+		 * afresh; in between, the poll only watches for a change.
+		 */
+		if (due || (conf.poll_interval && t >= next_poll)) {
+			int ret = tuned_scan_procs(k, &cur);
+
+			if (ret) {
+				logmsg(LOG_ERR, "cannot list processes: %s", strerror(-ret));
+			} else {
 				if (!tuned_procs_equal(&cur, &procs)) {
 					logmsg(LOG_DEBUG, "mergeable processes: %zu -> %zu",
 					       procs.n, cur.n);
-					next_adjust = t;
+					/* A mergeable process started or exited: retune now. */
+					due = true;
 				}
 				tuned_procs_free(&procs);
 				procs = cur;
 			}
 			next_poll = t + conf.poll_interval * 1000;
 		}
-		if (t >= next_adjust) {
+		if (due) {
 			adjust(k, &procs, false, status, sizeof(status));
 			sd_notifyf(0, "READY=1\nSTATUS=%s", status);
 			next_adjust = t + conf.monitor_interval * 1000;

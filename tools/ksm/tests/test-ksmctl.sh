@@ -13,7 +13,7 @@ ksm=$root/sys/kernel/mm/ksm
 ./tests/test-libksm --mkroot "$root" || { echo "Bail out! cannot make the fake root"; exit 1; }
 
 n=0 failed=0
-TESTS=25
+TESTS=26
 echo "TAP version 13"
 echo "1..$TESTS"
 
@@ -278,6 +278,40 @@ with open(sys.argv[1] + ".log", "w") as f:
 	return $rc
 }
 
+# guest PID RSS_KB: a mergeable process (rmap items, as ksmd has seen it).
+guest() {
+	mkdir -p "$root/proc/$1" &&
+	printf 'ksm_rmap_items 5\nksm_zero_pages 0\nksm_merging_pages 0\nksm_process_profit 0\n' \
+		>"$root/proc/$1/ksm_stat" &&
+	printf 'Name:\tqemu-kvm\nVmRSS:\t%s kB\n' "$2" >"$root/proc/$1/status"
+}
+
+t_tuned_rescan() {
+	local pid rc=0 log=$root/rescan.log
+	# Plenty of free memory throughout: only the process list decides.
+	rm -rf "$root"/proc/[0-9]*
+	ctl stop
+	printf 'MemTotal: 16777216 kB\nMemAvailable: 15000000 kB\n' >"$root/proc/meminfo"
+	conf KSM_MONITOR_INTERVAL=3600 KSM_POLL_INTERVAL=0 DEBUG=1 "LOGFILE=$log"
+	"$ksmtuned" --root "$root" --config "$root/tuned.conf" --foreground &
+	pid=$!
+	{
+		wait_for "$ksm/run" 0 &&
+		# A 14 GiB guest starts, no poll: SIGUSR1 must see it.
+		guest 4343 14000000 && kill -USR1 $pid && wait_for "$ksm/run" 1 &&
+		# It exits: SIGHUP must notice that too.
+		rm -rf "$root/proc/4343" && kill -HUP $pid && wait_for "$ksm/run" 0 &&
+		# Rounds every second, still no poll: the next round sees a new guest.
+		conf KSM_MONITOR_INTERVAL=1 KSM_POLL_INTERVAL=0 DEBUG=1 "LOGFILE=$log" &&
+		kill -HUP $pid && sleep 0.5 &&
+		guest 4344 14000000 && wait_for "$ksm/run" 1
+	} || { rc=1; cat "$log"; }
+	kill -TERM $pid
+	wait $pid || { echo "ksmtuned exited $?"; rc=1; }
+	rm -rf "$root/proc/4344"
+	return $rc
+}
+
 check "ksmctl get one parameter" t_get_one
 check "ksmctl get all parameters" t_get_all
 check "ksmctl set writes the files" t_set
@@ -301,6 +335,7 @@ check "ksmtuned --once stops with plenty of memory" t_tuned_stop
 check "ksmtuned rejects a malformed config with file:line" t_tuned_bad_conf
 check "ksmtuned without KSM idles and exits 0" t_tuned_no_ksm
 check "ksmtuned daemon: process start, SIGUSR1, SIGHUP, sd_notify" t_tuned_daemon
+check "ksmtuned rescans processes on signals and every round" t_tuned_rescan
 check "ksmctl status raw table" ctl status -r
 check "ksmctl params table" ctl params
 
