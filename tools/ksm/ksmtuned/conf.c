@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <regex.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ void tuned_conf_defaults(struct tuned_conf *c)
 	c->thres_const = 2048;
 	c->psi_thres = 10;
 	c->poll_interval = 5;
+	strcpy(c->proc_match, TUNED_DEFAULT_PROC_MATCH);
 }
 
 static const struct key {
@@ -136,6 +138,32 @@ static int set_key(struct tuned_conf *c, const char *key, const char *val,
 			return -EINVAL;
 		}
 		strcpy(c->logfile, val);
+		return 0;
+	}
+	if (!strcmp(key, "KSM_PROC_MATCH")) {
+		regex_t re;
+		int err;
+
+		if (!*val)
+			val = d.proc_match;
+		if (strlen(val) >= sizeof(c->proc_match)) {
+			snprintf(reason, len, "KSM_PROC_MATCH: longer than %zu characters",
+				 sizeof(c->proc_match) - 1);
+			return -EINVAL;
+		}
+		if (strcmp(val, "off")) {
+			err = regcomp(&re, val, REG_EXTENDED | REG_NOSUB);
+			if (err) {
+				char why[128];
+
+				regerror(err, &re, why, sizeof(why));
+				snprintf(reason, len, "KSM_PROC_MATCH: invalid regular "
+					 "expression '%s': %s", val, why);
+				return -EINVAL;
+			}
+			regfree(&re);
+		}
+		strcpy(c->proc_match, val);
 		return 0;
 	}
 	if (!strcmp(key, "DEBUG")) {

@@ -95,13 +95,13 @@ static int adjust(const struct ksm *k, const struct tuned_procs *procs, bool ver
 		snprintf(psi, sizeof(psi), "%.2f", in.psi_some_avg10);
 	if (verbose)
 		printf("memory: total %llu kB, free %llu kB, committed %llu kB by %zu "
-		       "processes, threshold %llu kB, psi some avg10 %s\n",
+		       "processes (%zu by name), threshold %llu kB, psi some avg10 %s\n",
 		       in.total_kb, in.free_kb, in.committed_kb, in.nprocs,
-		       out.thres_kb, psi);
+		       procs->by_match, out.thres_kb, psi);
 	else
-		logmsg(LOG_DEBUG, "total %llu free %llu committed %llu (%zu procs) "
-		       "thres %llu psi %s", in.total_kb, in.free_kb, in.committed_kb,
-		       in.nprocs, out.thres_kb, psi);
+		logmsg(LOG_DEBUG, "total %llu free %llu committed %llu (%zu procs, %zu by "
+		       "name) thres %llu psi %s", in.total_kb, in.free_kb, in.committed_kb,
+		       in.nprocs, procs->by_match, out.thres_kb, psi);
 
 	ret = tuned_apply(k, &in, &out, &what);
 	if (ret) {
@@ -185,7 +185,8 @@ static int run_daemon(const struct ksm *k, const char *config, bool explicit_con
 		 * afresh; in between, the poll only watches for a change.
 		 */
 		if (due || (conf.poll_interval && t >= next_poll)) {
-			int ret = tuned_scan_procs(k, &cur);
+			/* A poll keeps the last look at smaps of known pids. */
+			int ret = tuned_scan_procs(k, &conf, due ? NULL : &procs, &cur);
 
 			if (ret) {
 				logmsg(LOG_ERR, "cannot list processes: %s", strerror(-ret));
@@ -307,7 +308,7 @@ int main(int argc, char **argv)
 			printf("idle: KSM is not available (no %s/%s)\n", k.root, KSM_SYSFS_DIR);
 			return 0;
 		}
-		ret = tuned_scan_procs(&k, &procs);
+		ret = tuned_scan_procs(&k, &conf, NULL, &procs);
 		if (ret) {
 			fprintf(stderr, "ksmtuned: cannot list processes: %s\n", strerror(-ret));
 			return 1;

@@ -12,6 +12,11 @@
 #include "ksm.h"
 
 #define TUNED_DEFAULT_CONFIG	"/etc/ksmtuned.conf"
+/*
+ * The process names the classic script counted (pgrep), as a POSIX
+ * extended regular expression on the command name (comm).
+ */
+#define TUNED_DEFAULT_PROC_MATCH "^qemu(-(kvm|system-.+)|:.{1,11})$"
 
 struct tuned_conf {
 	/* The keys of the classic shell ksmtuned. */
@@ -28,6 +33,8 @@ struct tuned_conf {
 	/* Ours. */
 	long psi_thres;		/* KSM_PSI_THRES: some avg10 percent, 0 off */
 	long poll_interval;	/* KSM_POLL_INTERVAL: seconds, 0 off */
+	/* KSM_PROC_MATCH: ERE on comm, or "off"; see tuned_scan_procs() */
+	char proc_match[256];
 };
 
 void tuned_conf_defaults(struct tuned_conf *c);
@@ -79,9 +86,22 @@ struct tuned_procs {
 	int *pids;
 	size_t n;
 	unsigned long long rss_kb;
+	size_t by_match;	/* of them, counted by KSM_PROC_MATCH alone */
+	/* Sorted pids that smaps or the name match found not mergeable. */
+	int *quiet;
+	size_t nquiet;
 };
 
-int tuned_scan_procs(const struct ksm *k, struct tuned_procs *p);
+/*
+ * Find the processes with KSM enabled. A process counts when its ksm_stat
+ * says ksm_mergeable or ksm_merge_any, or has rmap items; when ksm_stat
+ * has neither line (Linux 6.12) and no rmap items, when a VM_MERGEABLE
+ * area ("mg" in VmFlags) is in its smaps; when smaps cannot be read, when
+ * its comm matches @c->proc_match. With @prev (a quick poll), the smaps
+ * and name verdicts of @prev are kept for the pids it had seen.
+ */
+int tuned_scan_procs(const struct ksm *k, const struct tuned_conf *c,
+		     const struct tuned_procs *prev, struct tuned_procs *p);
 void tuned_procs_free(struct tuned_procs *p);
 bool tuned_procs_equal(const struct tuned_procs *a, const struct tuned_procs *b);
 /* Fill @in from /proc and /sys; @procs from tuned_scan_procs(). */

@@ -10,9 +10,11 @@
  * shrinks by KSM_NPAGES_DECAY (a negative step) otherwise, within
  * [KSM_NPAGES_MIN, KSM_NPAGES_MAX]. Differences: "free" is MemAvailable,
  * memory pressure (PSI) also counts as short, and "committed" is the RSS
- * of every process with KSM enabled, not only of qemu.
+ * of every process with KSM enabled (tuned_scan_procs()), not of every
+ * process named like qemu.
  */
 #include <errno.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,34 +88,116 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int tuned_scan_procs(const struct ksm *k, struct tuned_procs *p)
+static bool has_pid(const int *pids, size_t n, int pid)
+{
+	return n && bsearch(&pid, pids, n, sizeof(*pids), cmp_int);
+}
+
+/* 1 when an area of @pid is VM_MERGEABLE ("mg" in VmFlags), 0 if none. */
+static int has_mergeable_vma(const struct ksm *k, int pid)
+{
+	char rel[64], path[PATH_MAX], *line = NULL, *tok, *save;
+	size_t cap = 0;
+	int found = 0, ret;
+	FILE *f;
+
+	snprintf(rel, sizeof(rel), "proc/%d/smaps", pid);
+	ret = ksm_path(k, rel, path, sizeof(path));
+	if (ret)
+		return ret;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (!found && getline(&line, &cap, f) > 0) {
+		if (strncmp(line, "VmFlags:", 8))
+			continue;
+		for (tok = strtok_r(line + 8, " \t\n", &save); tok && !found;
+		     tok = strtok_r(NULL, " \t\n", &save))
+			found = !strcmp(tok, "mg");
+	}
+	ret = ferror(f) ? -EIO : found;
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+enum verdict { V_NO, V_KSM, V_MATCH };
+
+static enum verdict classify(const struct ksm *k, const struct ksm_proc_stat *st,
+			     const regex_t *re, const struct tuned_procs *prev)
+{
+	int ret;
+
+	/* What KSM itself reports comes first. */
+	if (ksm_proc_is_mergeable(st))
+		return V_KSM;
+	if (st->mergeable != -1 || st->merge_any != -1)
+		return V_NO;
+	/* Linux 6.12 without rmap items: a quick poll trusts the last look. */
+	if (prev && has_pid(prev->pids, prev->n, st->pid))
+		return V_KSM;
+	if (prev && has_pid(prev->quiet, prev->nquiet, st->pid))
+		return V_NO;
+	ret = has_mergeable_vma(k, st->pid);
+	if (ret >= 0)
+		return ret ? V_KSM : V_NO;
+	/* smaps is not ours to read (no CAP_SYS_PTRACE): the classic guess. */
+	return re && !regexec(re, st->comm, 0, NULL, 0) ? V_MATCH : V_NO;
+}
+
+int tuned_scan_procs(const struct ksm *k, const struct tuned_conf *c,
+		     const struct tuned_procs *prev, struct tuned_procs *p)
 {
 	struct ksm_proc_stat *ps;
+	regex_t re;
+	bool use_re = false;
 	size_t n, i;
 	int ret;
 
 	memset(p, 0, sizeof(*p));
-	ret = ksm_list_procs(k, KSM_LIST_MERGEABLE, &ps, &n);
+	if (strcmp(c->proc_match, "off")) {
+		/* tuned_conf_parse() checked it; a failure here is memory. */
+		if (regcomp(&re, c->proc_match, REG_EXTENDED | REG_NOSUB))
+			return -ENOMEM;
+		use_re = true;
+	}
+	ret = ksm_list_procs(k, 0, &ps, &n);
 	if (ret)
-		return ret;
+		goto out;
 	p->pids = malloc((n ? n : 1) * sizeof(*p->pids));
-	if (!p->pids) {
-		free(ps);
-		return -ENOMEM;
+	p->quiet = malloc((n ? n : 1) * sizeof(*p->quiet));
+	if (!p->pids || !p->quiet) {
+		tuned_procs_free(p);
+		ret = -ENOMEM;
+		goto out_free;
 	}
 	for (i = 0; i < n; i++) {
-		p->pids[i] = ps[i].pid;
+		enum verdict v = classify(k, &ps[i], use_re ? &re : NULL, prev);
+
+		if (v == V_NO) {
+			/* Only smaps or the name could have said yes. */
+			if (ps[i].mergeable == -1 && ps[i].merge_any == -1)
+				p->quiet[p->nquiet++] = ps[i].pid;
+			continue;
+		}
+		p->by_match += v == V_MATCH;
+		p->pids[p->n++] = ps[i].pid;
 		p->rss_kb += ps[i].rss_kb;
 	}
-	p->n = n;
+	qsort(p->pids, p->n, sizeof(*p->pids), cmp_int);
+	qsort(p->quiet, p->nquiet, sizeof(*p->quiet), cmp_int);
+out_free:
 	free(ps);
-	qsort(p->pids, n, sizeof(*p->pids), cmp_int);
-	return 0;
+out:
+	if (use_re)
+		regfree(&re);
+	return ret;
 }
 
 void tuned_procs_free(struct tuned_procs *p)
 {
 	free(p->pids);
+	free(p->quiet);
 	memset(p, 0, sizeof(*p));
 }
 

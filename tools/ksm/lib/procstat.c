@@ -51,7 +51,9 @@ static long long to_ll(const char *val)
 
 static int yes_no(const char *val)
 {
-	return !strcmp(val, "yes") ? 1 : !strcmp(val, "no") ? 0 : -1;
+	/* Mainline prints yes/no; accept 1/0 too. */
+	return !strcmp(val, "yes") || !strcmp(val, "1") ? 1 :
+	       !strcmp(val, "no") || !strcmp(val, "0") ? 0 : -1;
 }
 
 static void ksm_stat_kv(const char *key, char *val, void *arg)

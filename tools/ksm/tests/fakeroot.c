@@ -134,19 +134,36 @@ int fr_process(const char *root, int pid, const char *comm,
 	       unsigned long long rss_kb, long long merging, const char *mergeable,
 	       const char *merge_any, long long rmap_items)
 {
-	char rel[64];
+	char rel[64], lines[128] = "";
 
+	/* Without the two lines, ksm_stat looks as Linux 6.12 prints it. */
+	if (mergeable || merge_any)
+		snprintf(lines, sizeof(lines), "ksm_merge_any: %s\nksm_mergeable: %s\n",
+			 merge_any ? merge_any : "no", mergeable ? mergeable : "no");
 	snprintf(rel, sizeof(rel), "proc/%d/ksm_stat", pid);
 	if (fr_writef(root, rel,
 		      "ksm_rmap_items %lld\nksm_zero_pages 0\nksm_merging_pages %lld\n"
-		      "ksm_process_profit %lld\nksm_merge_any: %s\nksm_mergeable: %s\n",
-		      rmap_items, merging, merging * 4096 - rmap_items * 64,
-		      merge_any, mergeable))
+		      "ksm_process_profit %lld\n%s",
+		      rmap_items, merging, merging * 4096 - rmap_items * 64, lines))
 		return -1;
 	snprintf(rel, sizeof(rel), "proc/%d/status", pid);
 	return fr_writef(root, rel,
 			 "Name:\t%s\nUmask:\t0022\nState:\tS (sleeping)\nPid:\t%d\n"
 			 "VmRSS:\t  %llu kB\nThreads:\t1\n", comm, pid, rss_kb);
+}
+
+int fr_smaps(const char *root, int pid, const char *vmflags)
+{
+	char rel[64];
+
+	snprintf(rel, sizeof(rel), "proc/%d/smaps", pid);
+	return fr_writef(root, rel,
+			 "55d0a0000000-55d0a0021000 r-xp 00000000 08:01 1234  /usr/bin/x\n"
+			 "Size:                132 kB\nRss:                  64 kB\n"
+			 "VmFlags: rd ex mr mw me\n"
+			 "7f0000000000-7f0400000000 rw-p 00000000 00:00 0\n"
+			 "Size:           16777216 kB\nRss:             1048576 kB\n"
+			 "KSM:                   0 kB\nVmFlags: %s\n", vmflags);
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)

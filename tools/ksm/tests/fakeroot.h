@@ -20,10 +20,15 @@ int fr_ksm_defaults(const char *root);
 /* MemTotal/MemFree/MemAvailable... in kB. */
 int fr_meminfo(const char *root, unsigned long long total,
 	       unsigned long long avail);
-/* /proc/<pid>/ksm_stat and status of a process. */
+/*
+ * /proc/<pid>/ksm_stat and status of a process; with @mergeable and
+ * @merge_any both NULL, ksm_stat has no such lines (as on Linux 6.12).
+ */
 int fr_process(const char *root, int pid, const char *comm,
 	       unsigned long long rss_kb, long long merging, const char *mergeable,
 	       const char *merge_any, long long rmap_items);
+/* /proc/<pid>/smaps: two areas, the second with VmFlags @vmflags. */
+int fr_smaps(const char *root, int pid, const char *vmflags);
 void fr_destroy(const char *root);
 
 #endif /* KSM_FAKEROOT_H */

@@ -37,7 +37,8 @@ static bool conf_same(const struct tuned_conf *a, const struct tuned_conf *b)
 	       a->npages_max == b->npages_max && a->thres_coef == b->thres_coef &&
 	       a->thres_const == b->thres_const && !strcmp(a->logfile, b->logfile) &&
 	       a->debug == b->debug && a->psi_thres == b->psi_thres &&
-	       a->poll_interval == b->poll_interval;
+	       a->poll_interval == b->poll_interval &&
+	       !strcmp(a->proc_match, b->proc_match);
 }
 
 static bool test_defaults(void)
@@ -166,6 +167,8 @@ static bool test_malformed(void)
 		{ "=5\n", "test.conf:1: expected KEY=value" },
 		{ "rm -rf /\n", "test.conf:1: expected KEY=value" },
 		{ "KSM_NPAGES_MIN=2000\n", "KSM_NPAGES_MIN (2000) is above KSM_NPAGES_MAX (1250)" },
+		{ "KSM_PROC_MATCH='^qemu(-kvm'\n",
+		  "test.conf:1: KSM_PROC_MATCH: invalid regular expression '^qemu(-kvm': " },
 	};
 	struct tuned_conf c, d;
 	char err[256];
@@ -208,6 +211,23 @@ static bool test_empty_value(void)
 	CHECK_EQ(c.npages_boost, 300);
 	CHECK_EQ(c.thres_const, 2048);
 	CHECK(!c.debug);
+	return true;
+}
+
+static bool test_proc_match(void)
+{
+	struct tuned_conf c;
+	char err[256];
+
+	tuned_conf_defaults(&c);
+	CHECK(!strcmp(c.proc_match, TUNED_DEFAULT_PROC_MATCH));
+	CHECK_EQ(parse(&c, "KSM_PROC_MATCH='^(qemu|crosvm)'\n", err, sizeof(err)), 0);
+	CHECK(!strcmp(c.proc_match, "^(qemu|crosvm)"));
+	CHECK_EQ(parse(&c, "KSM_PROC_MATCH=off\n", err, sizeof(err)), 0);
+	CHECK(!strcmp(c.proc_match, "off"));
+	CHECK_EQ(parse(&c, "KSM_PROC_MATCH=\n", err, sizeof(err)), 0);
+	CHECK(!strcmp(c.proc_match, TUNED_DEFAULT_PROC_MATCH));
+	CHECK_EQ(nwarnings, 0);
 	return true;
 }
 
@@ -260,6 +280,7 @@ static const struct tap_test tests[] = {
 	{ "conf: malformed lines name file:line", test_malformed },
 	{ "conf: unknown key warns", test_unknown_key },
 	{ "conf: empty value means default", test_empty_value },
+	{ "conf: KSM_PROC_MATCH", test_proc_match },
 	{ "conf: loading files", test_load },
 	{ "conf: shipped sample file", test_sample_file },
 };

@@ -4,6 +4,7 @@
  * chosen inputs, then whole rounds (collect, decide, apply) over a fake
  * root whose memory state a script changes step by step.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "fakeroot.h"
@@ -187,7 +188,7 @@ static bool round_trip(const struct tuned_conf *c, struct tuned_output *out)
 	struct tuned_input in;
 	const char *what;
 
-	CHECK_EQ(tuned_scan_procs(&k, &procs), 0);
+	CHECK_EQ(tuned_scan_procs(&k, c, NULL, &procs), 0);
 	CHECK_EQ(tuned_collect(&k, &procs, &in), 0);
 	tuned_procs_free(&procs);
 	tuned_decide(c, &in, out);
@@ -197,6 +198,7 @@ static bool round_trip(const struct tuned_conf *c, struct tuned_output *out)
 
 static bool test_collect(void)
 {
+	struct tuned_conf c = conf();
 	struct tuned_procs a, b;
 	struct tuned_input in;
 
@@ -204,7 +206,7 @@ static bool test_collect(void)
 	CHECK(!fr_process(root, 50, "qemu-kvm", 500000, 10, "yes", "no", 100));
 	CHECK(!fr_process(root, 7, "redis", 300000, 0, "no", "yes", 0));
 	CHECK(!fr_process(root, 9, "old-kernel", 1000, 0, "no", "no", 5));
-	CHECK_EQ(tuned_scan_procs(&k, &a), 0);
+	CHECK_EQ(tuned_scan_procs(&k, &c, NULL, &a), 0);
 	CHECK_EQ(a.n, 3);
 	CHECK_EQ(a.pids[0], 7);
 	CHECK_EQ(a.pids[1], 9);
@@ -218,12 +220,12 @@ static bool test_collect(void)
 	CHECK(!in.running);
 	CHECK_EQ(in.npages, 100);
 	CHECK(!fr_process(root, 60, "qemu-kvm", 1, 0, "yes", "no", 0));
-	CHECK_EQ(tuned_scan_procs(&k, &b), 0);
+	CHECK_EQ(tuned_scan_procs(&k, &c, NULL, &b), 0);
 	CHECK(!tuned_procs_equal(&a, &b));
 	/* It turns KSM off again: back to the same set. */
 	CHECK(!fr_write(root, "proc/60/ksm_stat", "ksm_rmap_items 0\nksm_mergeable: no\n"));
 	tuned_procs_free(&b);
-	CHECK_EQ(tuned_scan_procs(&k, &b), 0);
+	CHECK_EQ(tuned_scan_procs(&k, &c, NULL, &b), 0);
 	CHECK(tuned_procs_equal(&a, &b));
 	tuned_procs_free(&a);
 	tuned_procs_free(&b);
@@ -299,6 +301,89 @@ static bool test_advisor(void)
 	return true;
 }
 
+/*
+ * Linux 6.12 prints no ksm_mergeable/ksm_merge_any lines, and a stopped
+ * ksmd makes no rmap items: a process that enabled KSM must still count.
+ */
+static bool test_enabled_without_rmap(void)
+{
+	struct tuned_conf c = conf();
+	struct tuned_procs p, q;
+
+	CHECK(fake_setup());
+	/* Not scanned yet, but an area is VM_MERGEABLE: counts. */
+	CHECK(!fr_process(root, 70, "guest", 14000000, 0, NULL, NULL, 0));
+	CHECK(!fr_smaps(root, 70, "rd wr mr mw me ac sd mg"));
+	/* Nothing mergeable. */
+	CHECK(!fr_process(root, 71, "bash", 4000, 0, NULL, NULL, 0));
+	CHECK(!fr_smaps(root, 71, "rd wr mr mw me ac"));
+	CHECK_EQ(tuned_scan_procs(&k, &c, NULL, &p), 0);
+	CHECK_EQ(p.n, 1);
+	CHECK_EQ(p.pids[0], 70);
+	CHECK_EQ(p.rss_kb, 14000000);
+	CHECK_EQ(p.by_match, 0);
+	tuned_procs_free(&p);
+
+	/* smaps unreadable (no smaps here): the name decides, qemu's by default. */
+	CHECK(!fr_process(root, 72, "qemu-system-x86", 900000, 0, NULL, NULL, 0));
+	CHECK(!fr_process(root, 73, "qemu:guest1", 800000, 0, NULL, NULL, 0));
+	CHECK(!fr_process(root, 74, "sshd", 7000, 0, NULL, NULL, 0));
+	CHECK(!fr_process(root, 75, "qemu-img", 5000, 0, NULL, NULL, 0));
+	/* The kernel's own lines win over smaps and the name, in either spelling. */
+	CHECK(!fr_process(root, 76, "qemu-kvm", 3000, 0, "no", "no", 0));
+	CHECK(!fr_smaps(root, 76, "rd wr mg"));
+	CHECK(!fr_write(root, "proc/77/ksm_stat", "ksm_rmap_items 0\nksm_merge_any 1\n"));
+	CHECK(!fr_write(root, "proc/77/status", "Name:\tredis\nVmRSS:\t100 kB\n"));
+	CHECK_EQ(tuned_scan_procs(&k, &c, NULL, &p), 0);
+	CHECK_EQ(p.n, 4);
+	CHECK_EQ(p.pids[0], 70);
+	CHECK_EQ(p.pids[1], 72);
+	CHECK_EQ(p.pids[2], 73);
+	CHECK_EQ(p.pids[3], 77);
+	CHECK_EQ(p.by_match, 2);
+	CHECK_EQ(p.rss_kb, 14000000 + 900000 + 800000 + 100);
+
+	/* A quick poll keeps the last verdicts of known pids... */
+	CHECK(!fr_remove(root, "proc/70/smaps"));
+	CHECK(!fr_smaps(root, 71, "rd wr mg"));
+	CHECK_EQ(tuned_scan_procs(&k, &c, &p, &q), 0);
+	CHECK(tuned_procs_equal(&p, &q));
+	CHECK_EQ(q.rss_kb, p.rss_kb);
+	tuned_procs_free(&q);
+	/* ...a full look sees the changes. */
+	CHECK_EQ(tuned_scan_procs(&k, &c, NULL, &q), 0);
+	CHECK_EQ(q.n, 4);
+	CHECK_EQ(q.pids[0], 71);
+	tuned_procs_free(&q);
+
+	/* KSM_PROC_MATCH=off: no guessing by name. */
+	strcpy(c.proc_match, "off");
+	CHECK_EQ(tuned_scan_procs(&k, &c, NULL, &q), 0);
+	CHECK_EQ(q.n, 2);
+	CHECK_EQ(q.by_match, 0);
+	tuned_procs_free(&q);
+	tuned_procs_free(&p);
+
+	/* The 14 GB guest alone makes KSM worth running on 16 GiB. */
+	CHECK(!fr_meminfo(root, 16 * GIB_KB, 15000000));
+	CHECK(!fr_smaps(root, 70, "rd wr mr mw me ac mg"));
+	for (int pid = 71; pid <= 77; pid++) {
+		char rel[32];
+
+		snprintf(rel, sizeof(rel), "proc/%d/ksm_stat", pid);
+		fr_remove(root, rel);
+	}
+	{
+		struct tuned_output out;
+
+		CHECK(round_trip(&c, &out));
+		CHECK(out.run);
+		CHECK_EQ(knob("run"), 1);
+	}
+	fr_destroy(root);
+	return true;
+}
+
 static const struct tap_test tests[] = {
 	{ "policy: threshold", test_threshold },
 	{ "policy: sleep scaled by memory size", test_sleep },
@@ -310,6 +395,7 @@ static const struct tap_test tests[] = {
 	{ "policy: collect from a fake root", test_collect },
 	{ "policy: scripted memory states", test_scripted },
 	{ "policy: advisor owns pages_to_scan", test_advisor },
+	{ "policy: KSM enabled without rmap items counts", test_enabled_without_rmap },
 };
 
 TAP_MAIN(tests)
