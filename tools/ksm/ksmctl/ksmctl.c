@@ -123,7 +123,29 @@ struct kv {
 	const char *name;
 	char value[64];
 	int json_type;
+	bool absent;		/* not on this kernel: null in JSON */
 };
+
+static void set_cell(struct libscols_line *ln, size_t col, const char *data)
+{
+	/* NULL (or "") is written as null in JSON. */
+	if (scols_line_set_data(ln, col, data)) {
+		warnx("out of memory");
+		exit(EXIT_SYSTEM);
+	}
+}
+
+static struct libscols_column *json_column(struct libscols_table *tb, const char *name,
+					   int json_type, int flags)
+{
+	struct libscols_column *cl = scols_table_new_column(tb, name, 0, flags);
+
+	if (!cl || scols_column_set_json_type(cl, json_type)) {
+		warnx("out of memory");
+		exit(EXIT_SYSTEM);
+	}
+	return cl;
+}
 
 /*
  * Humans get a NAME/VALUE list; JSON gets one object whose members are the
@@ -158,52 +180,30 @@ static struct libscols_table *kv_table(const char *name, const struct kv *kv,
 		return tb;
 	}
 	tb = new_table(name, NULL, 0);
-	for (i = 0; i < n; i++) {
-		struct libscols_column *cl = scols_table_new_column(tb, kv[i].name, 0, 0);
-
-		if (cl)
-			scols_column_set_json_type(cl, kv[i].json_type);
-	}
+	for (i = 0; i < n; i++)
+		json_column(tb, kv[i].name, kv[i].json_type, 0);
 	ln = scols_table_new_line(tb, NULL);
-	for (i = 0; ln && i < n; i++)
-		scols_line_set_data(ln, i, kv[i].value);
+	if (!ln) {
+		warnx("out of memory");
+		exit(EXIT_SYSTEM);
+	}
+	for (i = 0; i < n; i++)
+		set_cell(ln, i, kv[i].absent ? NULL : kv[i].value);
 	return tb;
 }
 
-/*
- * Print and free @tb[0..n-1]. Several JSON tables become the members of one
- * object: each document's outer braces are dropped and the rest joined.
- */
+/* Print and free @tb[0..n-1], one after the other (JSON has only one). */
 static int print_tables(struct libscols_table **tb, size_t n)
 {
 	size_t i;
 	int ret = 0;
 
-	if (opt.format == FMT_JSON && n > 1)
-		fputs("{\n", stdout);
 	for (i = 0; i < n; i++) {
-		char *s = NULL, *b, *e;
-
-		if (opt.format != FMT_JSON || n == 1) {
-			if (i)
-				fputc('\n', stdout);
-			ret |= scols_print_table(tb[i]);
-		} else if (!scols_print_table_to_string(tb[i], &s) && s &&
-			   (b = strchr(s, '{')) && (e = strrchr(s, '}'))) {
-			*e = '\0';
-			while (e > b + 1 && (e[-1] == '\n' || e[-1] == ' '))
-				*--e = '\0';
-			while (b[1] == '\n')
-				b++;
-			printf("%s%s", b + 1, i + 1 < n ? ",\n" : "\n");
-		} else {
-			ret = -EIO;
-		}
-		free(s);
+		if (i)
+			fputc('\n', stdout);
+		ret |= scols_print_table(tb[i]);
 		scols_unref_table(tb[i]);
 	}
-	if (opt.format == FMT_JSON && n > 1)
-		fputs("}\n", stdout);
 	return ret ? EXIT_SYSTEM : EXIT_OK;
 }
 
@@ -294,29 +294,74 @@ static int json_type_of(int type)
 {
 	switch (type) {
 	case KSM_PARAM_STRING:	return SCOLS_JSON_STRING;
-	case KSM_PARAM_BOOLEAN:	return SCOLS_JSON_BOOLEAN;
+	/*
+	 * libsmartcols reads a BOOLEAN cell's first character ("0", "n" are
+	 * false, so "false" would be true): cells hold "0" or "1". The
+	 * OPTIONAL kind writes an absent value as null.
+	 */
+	case KSM_PARAM_BOOLEAN:	return SCOLS_JSON_BOOLEAN_OPTIONAL;
 	default:		return SCOLS_JSON_NUMBER;
 	}
 }
 
 static void param_kv(const struct ksm_typed_param *p, struct kv *kv)
 {
+	memset(kv, 0, sizeof(*kv));
 	kv->name = ksm_param_desc(ksm_param_lookup(p->field))->name;
 	kv->json_type = json_type_of(p->type);
-	if (p->type == KSM_PARAM_BOOLEAN && opt.format == FMT_JSON)
-		snprintf(kv->value, sizeof(kv->value), p->value.b ? "true" : "false");
-	else
-		ksm_param_format(p, kv->value, sizeof(kv->value));
+	ksm_param_format(p, kv->value, sizeof(kv->value));
+}
+
+/* Parameter @idx that this kernel lacks: null in JSON. */
+static void absent_kv(int idx, struct kv *kv)
+{
+	const struct ksm_param_desc *d = ksm_param_desc(idx);
+
+	memset(kv, 0, sizeof(*kv));
+	kv->name = d->name;
+	kv->json_type = json_type_of(d->type);
+	kv->absent = true;
+}
+
+/*
+ * @p as a JSON literal, for the VALUE column of "params -J", which mixes
+ * types: libsmartcols 2.38 sets one JSON type per column, and writes the
+ * cells of a NUMBER column verbatim, so each cell carries its own literal.
+ * Only the fixed choice words of a STRING parameter get here (they need
+ * no escaping); anything else is null.
+ */
+static void json_literal(const struct ksm_typed_param *p, char *buf, size_t len)
+{
+	const char *c;
+
+	switch (p->type) {
+	case KSM_PARAM_BOOLEAN:
+		snprintf(buf, len, "%s", p->value.b ? "true" : "false");
+		return;
+	case KSM_PARAM_STRING:
+		for (c = p->value.s; *c; c++)
+			if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789_-", *c))
+				break;
+		if (*c || snprintf(buf, len, "\"%s\"", p->value.s) >= (int)len)
+			buf[0] = '\0';
+		return;
+	default:
+		if (ksm_param_format(p, buf, len))
+			buf[0] = '\0';
+	}
 }
 
 /*
  * Read the parameters named in @names (all of them when @n is 0; files
- * missing on this kernel are then skipped). Unknown names fail first.
+ * missing on this kernel are then skipped, or null in JSON). Unknown names
+ * fail first.
  */
-static int read_params(char **names, int n, struct ksm_typed_param *out, int *nout,
-		       int *idx)
+static int cmd_get(char **names, int n)
 {
-	int i, total = n ? n : ksm_param_count(), ret;
+	int cnt = ksm_param_count(), total = n ? n : cnt, nout = 0, i, ret;
+	struct ksm_typed_param p[cnt > n ? cnt : n];
+	struct kv kv[cnt > n ? cnt : n];
+	struct libscols_table *tb;
 
 	for (i = 0; i < n; i++) {
 		if (ksm_param_lookup(names[i]) < 0) {
@@ -324,38 +369,25 @@ static int read_params(char **names, int n, struct ksm_typed_param *out, int *no
 			return EXIT_USAGE;
 		}
 	}
-	*nout = 0;
 	for (i = 0; i < total; i++) {
 		int id = n ? ksm_param_lookup(names[i]) : i;
 
-		ret = ksm_param_get(&opt.k, id, &out[*nout]);
-		if (ret == -ENOENT && !n)
+		ret = ksm_param_get(&opt.k, id, &p[nout]);
+		if (ret == -ENOENT && !n) {
+			if (opt.format == FMT_JSON)
+				absent_kv(id, &kv[nout++]);
 			continue;
+		}
 		if (ret)
 			return fail_param("read", id, NULL, ret);
-		idx[(*nout)++] = id;
+		if (opt.format == FMT_PROMETHEUS)
+			prom_param(ksm_param_desc(id), &p[nout]);
+		else
+			param_kv(&p[nout], &kv[nout]);
+		nout++;
 	}
-	return EXIT_OK;
-}
-
-static int cmd_get(char **names, int n)
-{
-	int cnt = ksm_param_count(), nout, i, ret;
-	struct ksm_typed_param p[cnt > n ? cnt : n];
-	int idx[cnt > n ? cnt : n];
-	struct kv kv[cnt > n ? cnt : n];
-	struct libscols_table *tb;
-
-	ret = read_params(names, n, p, &nout, idx);
-	if (ret)
-		return ret;
-	if (opt.format == FMT_PROMETHEUS) {
-		for (i = 0; i < nout; i++)
-			prom_param(ksm_param_desc(idx[i]), &p[i]);
+	if (opt.format == FMT_PROMETHEUS)
 		return EXIT_OK;
-	}
-	for (i = 0; i < nout; i++)
-		param_kv(&p[i], &kv[i]);
 	tb = kv_table("ksm", kv, nout);
 	return print_tables(&tb, 1);
 }
@@ -365,7 +397,8 @@ static int cmd_params(void)
 	static const struct col cols[] = {
 		{ "FIELD", SCOLS_JSON_STRING, 0 },
 		{ "TYPE", SCOLS_JSON_STRING, 0 },
-		{ "VALUE", SCOLS_JSON_STRING, SCOLS_FL_RIGHT },
+		/* Each cell a JSON literal of its own type: json_literal(). */
+		{ "VALUE", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
 		{ "ACCESS", SCOLS_JSON_STRING, 0 },
 	};
 	int cnt = ksm_param_count(), nshm, i;
@@ -387,7 +420,10 @@ static int cmd_params(void)
 		const char *cells[] = { p[i].field, ksm_param_type_name(p[i].type), value,
 					d->flags & KSM_PF_WRITABLE ? "rw" : "ro" };
 
-		ksm_param_format(&p[i], value, sizeof(value));
+		if (opt.format == FMT_JSON)
+			json_literal(&p[i], value, sizeof(value));
+		else
+			ksm_param_format(&p[i], value, sizeof(value));
 		add_row(tb, cells, 4);
 	}
 	return print_tables(&tb, 1);
@@ -396,6 +432,24 @@ static int cmd_params(void)
 static void mib(char *buf, size_t len, double bytes)
 {
 	snprintf(buf, len, "%.1f", bytes / MIB);
+}
+
+/* The cells of a process row of status; MODE is NULL when unknown. */
+static void proc_cells(const struct ksm_proc_stat *st, double page, char buf[8][64],
+		       const char *cells[8])
+{
+	int i;
+
+	snprintf(buf[0], 64, "%d", st->pid);
+	snprintf(buf[2], 64, "%lld", st->merging_pages);
+	mib(buf[3], 64, st->merging_pages * page);
+	mib(buf[4], 64, st->process_profit);
+	snprintf(buf[5], 64, "%lld", st->rmap_items);
+	snprintf(buf[6], 64, "%lld", st->zero_pages);
+	for (i = 0; i < 8; i++)
+		cells[i] = buf[i];
+	cells[1] = st->comm;
+	cells[7] = st->merge_any == 1 ? "prctl" : st->mergeable == 1 ? "madvise" : NULL;
 }
 
 static int cmd_status(void)
@@ -438,8 +492,12 @@ static int cmd_status(void)
 		struct ksm_typed_param p;
 		int idx = ksm_param_lookup(summary[i]);
 
-		if (ksm_param_get(&opt.k, idx, &p))
-			continue;	/* older kernels lack some */
+		if (ksm_param_get(&opt.k, idx, &p)) {
+			/* Older kernels lack some: null in JSON. */
+			if (opt.format == FMT_JSON)
+				absent_kv(idx, &kv[nkv++]);
+			continue;
+		}
 		if (!strcmp(summary[i], "pages_sharing"))
 			sharing = p.value.ul;
 		if (!strcmp(summary[i], "general_profit"))
@@ -461,28 +519,68 @@ static int cmd_status(void)
 		return EXIT_OK;
 	}
 
+	memset(&kv[nkv], 0, 2 * sizeof(kv[0]));
 	kv[nkv].name = "saved_mib";
 	kv[nkv].json_type = SCOLS_JSON_NUMBER;
 	mib(kv[nkv++].value, sizeof(kv[0].value), sharing * page);
 	kv[nkv].name = "profit_mib";
 	kv[nkv].json_type = SCOLS_JSON_NUMBER;
 	mib(kv[nkv++].value, sizeof(kv[0].value), profit);
+
+	if (opt.format == FMT_JSON) {
+		/*
+		 * One document: the summary is the one object of "ksm", and
+		 * the processes are its children (libsmartcols' tree), sharing
+		 * the saved_mib and profit_mib columns; other columns are null
+		 * where they do not apply.
+		 */
+		size_t col[8], j;
+		struct libscols_line *top;
+
+		tb[0] = new_table("ksm", NULL, 0);
+		for (i = 0; i < nkv; i++)
+			json_column(tb[0], kv[i].name, kv[i].json_type, i ? 0 : SCOLS_FL_TREE);
+		for (j = 0; j < 8; j++) {
+			if (!strcmp(cols[j].name, "SAVED_MIB") || !strcmp(cols[j].name, "PROFIT_MIB")) {
+				col[j] = nkv - (cols[j].name[0] == 'S' ? 2 : 1);
+				continue;
+			}
+			col[j] = scols_table_get_ncols(tb[0]);
+			json_column(tb[0], cols[j].name, cols[j].json_type, 0);
+		}
+		top = scols_table_new_line(tb[0], NULL);
+		if (!top) {
+			warnx("out of memory");
+			exit(EXIT_SYSTEM);
+		}
+		for (i = 0; i < nkv; i++)
+			set_cell(top, i, kv[i].absent ? NULL : kv[i].value);
+		for (i = 0; i < nps; i++) {
+			struct libscols_line *ln = scols_table_new_line(tb[0], top);
+			char buf[8][64];
+			const char *cells[8];
+
+			if (!ln) {
+				warnx("out of memory");
+				exit(EXIT_SYSTEM);
+			}
+			proc_cells(&ps[i], page, buf, cells);
+			for (j = 0; j < 8; j++)
+				set_cell(ln, col[j], cells[j]);
+		}
+		free(ps);
+		return print_tables(tb, 1);
+	}
 	tb[0] = kv_table("ksm", kv, nkv);
 
 	tb[1] = new_table("processes", cols, 8);
 	for (i = 0; i < nps; i++) {
-		char pid[16], merging[32], saved[32], profit_mib[32], rmap[32], zero[32];
-		const char *mode = ps[i].merge_any == 1 ? "prctl" :
-				   ps[i].mergeable == 1 ? "madvise" : "-";
-		const char *cells[] = { pid, ps[i].comm, merging, saved, profit_mib,
-					rmap, zero, mode };
+		char buf[8][64];
+		const char *cells[8];
 
-		snprintf(pid, sizeof(pid), "%d", ps[i].pid);
-		snprintf(merging, sizeof(merging), "%lld", ps[i].merging_pages);
-		mib(saved, sizeof(saved), ps[i].merging_pages * page);
-		mib(profit_mib, sizeof(profit_mib), ps[i].process_profit);
-		snprintf(rmap, sizeof(rmap), "%lld", ps[i].rmap_items);
-		snprintf(zero, sizeof(zero), "%lld", ps[i].zero_pages);
+		proc_cells(&ps[i], page, buf, cells);
+		if (!cells[7])
+			cells[7] = "-";
 		add_row(tb[1], cells, 8);
 	}
 	free(ps);

@@ -13,7 +13,7 @@ ksm=$root/sys/kernel/mm/ksm
 ./tests/test-libksm --mkroot "$root" || { echo "Bail out! cannot make the fake root"; exit 1; }
 
 n=0 failed=0
-TESTS=26
+TESTS=27
 echo "TAP version 13"
 echo "1..$TESTS"
 
@@ -90,7 +90,7 @@ t_json_status() {
 import json, sys
 d = json.load(sys.stdin)
 print(d["ksm"][0]["pages_sharing"], d["ksm"][0]["saved_mib"],
-      ",".join(str(p["pid"]) for p in d["processes"]))')"
+      ",".join(str(p["pid"]) for p in d["ksm"][0]["children"]))')"
 }
 
 t_json_params() {
@@ -98,7 +98,7 @@ t_json_params() {
 import json, sys
 p = {x["field"]: x for x in json.load(sys.stdin)["parameters"]}
 assert p["shm_pages_to_scan"]["type"] == "uint", p["shm_pages_to_scan"]
-assert p["shm_pages_sharing"]["value"] == "4096", p["shm_pages_sharing"]
+assert p["shm_pages_sharing"]["value"] == 4096, p["shm_pages_sharing"]
 assert p["shm_full_scans"]["access"] == "ro"
 assert len([f for f in p if f.startswith("shm_")]) == 8, sorted(p)'
 }
@@ -312,6 +312,52 @@ t_tuned_rescan() {
 	return $rc
 }
 
+# Booleans, numbers and nulls keep their JSON types, in one document each.
+t_json_types() {
+	echo 0 >"$ksm/use_zero_pages"
+	ctl get -J | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert list(d) == ["ksm"] and len(d["ksm"]) == 1, d
+v = d["ksm"][0]
+assert v["use_zero_pages"] is False, v["use_zero_pages"]
+assert v["smart_scan"] is True, v["smart_scan"]
+for f in ("run", "pages_to_scan", "max_page_sharing", "advisor_max_cpu", "general_profit"):
+    assert type(v[f]) is int, (f, v[f])
+assert v["advisor_mode"] == "none", v["advisor_mode"]' || return 1
+	echo 1 >"$ksm/use_zero_pages"
+	expect True "$(ctl get -J use_zero_pages |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["ksm"][0]["use_zero_pages"])')" ||
+		return 1
+	# A file this kernel lacks is null, not left out or "-".
+	mv "$ksm/use_zero_pages" "$root/uzp"
+	expect None "$(ctl get -J | python3 -c 'import json,sys; print(json.load(sys.stdin)["ksm"][0]["use_zero_pages"])')"
+	local rc=$?
+	mv "$root/uzp" "$ksm/use_zero_pages"
+	[ $rc -eq 0 ] || return 1
+	ctl params -J | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert list(d) == ["parameters"], d
+p = {x["field"]: x["value"] for x in d["parameters"]}
+assert type(p["pages_to_scan"]) is int and type(p["shm_pages_to_scan"]) is int, p
+assert type(p["general_profit"]) is int and type(p["max_page_sharing"]) is int, p
+assert p["use_zero_pages"] is True and p["smart_scan"] is True, p
+assert p["advisor_mode"] == "none", p' || return 1
+	# status: one libsmartcols document; the processes are its children.
+	ctl status -J | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert list(d) == ["ksm"] and len(d["ksm"]) == 1, list(d)
+k = d["ksm"][0]
+assert type(k["pages_sharing"]) is int and type(k["run"]) is int, k
+procs = {p["pid"]: p for p in k["children"]}
+assert sorted(procs) == [100, 300, 400], sorted(procs)
+assert procs[300]["mode"] == "prctl" and procs[100]["mode"] == "madvise", procs
+assert procs[400]["mode"] is None, procs[400]
+assert type(procs[300]["merging"]) is int, procs[300]'
+}
+
 check "ksmctl get one parameter" t_get_one
 check "ksmctl get all parameters" t_get_all
 check "ksmctl set writes the files" t_set
@@ -324,6 +370,7 @@ check "ksmctl get --json" t_json_get
 check "ksmctl status --json and top list" t_json_status
 check "ksmctl params --json typed shm_* parameters" t_json_params
 check "ksmctl status table" t_status_table
+check "ksmctl -J: booleans, numbers, null, one document" t_json_types
 check "ksmctl --prometheus format" t_prometheus
 check "ksmctl --prometheus escapes labels" t_prom_escape
 check "ksmctl tolerates a missing file" t_missing_file
