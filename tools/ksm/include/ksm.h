@@ -68,7 +68,9 @@ struct ksm_param_desc {
 	const char *alias;	/* libvirt's shm_* name, or NULL */
 	enum ksm_param_type type;
 	unsigned int flags;
-	long long min, max;	/* accepted range of numeric values */
+	/* Writable numeric ones: the range the kernel's store accepts. */
+	long long min;
+	unsigned long long max;
 	const char *choices;	/* STRING: the accepted words, space separated */
 	const char *help;
 };

@@ -587,6 +587,51 @@ static int cmd_status(void)
 	return print_tables(tb, 2);
 }
 
+/*
+ * The refusals of the kernel's store functions that depend on its state,
+ * for @args in the order they will be written: pages_to_scan while the
+ * advisor is on (EINVAL), and a new max_page_sharing or merge_across_nodes
+ * while KSM pages exist (EBUSY), unless run=2 comes first. Returns 0, or
+ * prints one line and returns EXIT_USAGE.
+ */
+static int check_state(char **args, const struct ksm_typed_param *p, const int *idx,
+		       int n)
+{
+	struct ksm_typed_param mode, cur;
+	unsigned long long shared = 0;
+	char now[64], want[64];
+	bool advisor, merged;
+	int i;
+
+	advisor = !ksm_param_get(&opt.k, ksm_param_lookup("advisor_mode"), &mode) &&
+		  strcmp(mode.value.s, "none");
+	merged = !ksm_get_ull(&opt.k, "pages_shared", &shared) && shared;
+	for (i = 0; i < n; i++) {
+		const struct ksm_param_desc *d = ksm_param_desc(idx[i]);
+		int err = 0;
+
+		if (!strcmp(d->name, "advisor_mode")) {
+			advisor = strcmp(p[i].value.s, "none");
+		} else if (!strcmp(d->name, "run")) {
+			if (p[i].value.ui == KSM_RUN_UNMERGE)
+				merged = false;
+		} else if (!strcmp(d->name, "pages_to_scan")) {
+			if (advisor)
+				err = -EINVAL;
+		} else if ((d->flags & KSM_PF_BUSY) && merged &&
+			   !ksm_param_get(&opt.k, idx[i], &cur) &&
+			   !ksm_param_format(&cur, now, sizeof(now)) &&
+			   !ksm_param_format(&p[i], want, sizeof(want)) && strcmp(now, want)) {
+			err = -EBUSY;
+		}
+		if (err) {
+			warnx("cannot set %s: %s", args[i], ksm_param_hint(idx[i], err));
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
 static int cmd_set(char **args, int n)
 {
 	struct ksm_typed_param p[n ? n : 1];
@@ -624,6 +669,9 @@ static int cmd_set(char **args, int n)
 		if (ret)
 			return fail_param("read", idx[i], NULL, ret);
 	}
+	ret = check_state(args, p, idx, n);
+	if (ret)
+		return ret;
 	for (i = 0; i < n; i++) {
 		ret = ksm_param_set(&opt.k, &p[i]);
 		if (ret) {

@@ -3,8 +3,10 @@
  * libksm: /sys/kernel/mm/ksm as typed parameters.
  *
  * Values are checked here against the same rules the kernel's store
- * functions apply (mm/ksm.c in Linux 6.12), so that a bad value is
- * refused before anything is written.
+ * functions apply (mm/ksm/sysfs.c: the parser's type, then min and max),
+ * so that a bad value is refused before anything is written. The table
+ * below is that one range per knob; tests/test-set-ranges.py walks it
+ * against the kernel's KSM_KNOB() table.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -21,7 +23,15 @@
 #define RO	0
 
 static const struct ksm_param_desc params[] = {
-	/* The tunables, in the order of Documentation/admin-guide/mm/ksm.rst. */
+	/*
+	 * The tunables, in the order of Documentation/admin-guide/mm/ksm.rst.
+	 * Kernel parser and range of each: run kstrtoul 0..2, pages_to_scan
+	 * and sleep_millisecs kstrtouint, merge_across_nodes kstrtoul 0..1,
+	 * use_zero_pages and smart_scan kstrtobool, max_page_sharing
+	 * kstrtoint 2..INT_MAX, stable_node_chains_prune_millisecs and
+	 * advisor_max_cpu kstrtouint, the other advisor_* kstrtoul
+	 * (advisor_target_scan_time from 1).
+	 */
 	{ "run", NULL, KSM_PARAM_UINT, W, 0, 2, NULL,
 	  "0 stops ksmd, 1 runs it, 2 stops it and unmerges all pages" },
 	{ "pages_to_scan", "shm_pages_to_scan", KSM_PARAM_UINT, W, 0, UINT_MAX, NULL,
@@ -41,13 +51,13 @@ static const struct ksm_param_desc params[] = {
 	  "skip pages that did not merge in earlier scans" },
 	{ "advisor_mode", NULL, KSM_PARAM_STRING, W, 0, 0, "none scan-time",
 	  "automatic tuning of pages_to_scan" },
-	{ "advisor_max_cpu", NULL, KSM_PARAM_ULLONG, W, 0, LLONG_MAX, NULL,
+	{ "advisor_max_cpu", NULL, KSM_PARAM_UINT, W, 0, UINT_MAX, NULL,
 	  "CPU percent the advisor lets ksmd use" },
-	{ "advisor_min_pages_to_scan", NULL, KSM_PARAM_ULLONG, W, 0, LLONG_MAX, NULL,
+	{ "advisor_min_pages_to_scan", NULL, KSM_PARAM_ULLONG, W, 0, ULONG_MAX, NULL,
 	  "lowest pages_to_scan the advisor sets" },
-	{ "advisor_max_pages_to_scan", NULL, KSM_PARAM_ULLONG, W, 0, LLONG_MAX, NULL,
+	{ "advisor_max_pages_to_scan", NULL, KSM_PARAM_ULLONG, W, 0, ULONG_MAX, NULL,
 	  "highest pages_to_scan the advisor sets" },
-	{ "advisor_target_scan_time", NULL, KSM_PARAM_ULLONG, W, 1, LLONG_MAX, NULL,
+	{ "advisor_target_scan_time", NULL, KSM_PARAM_ULLONG, W, 1, ULONG_MAX, NULL,
 	  "seconds the advisor aims at for one full scan" },
 	/* Statistics. */
 	{ "pages_shared", "shm_pages_shared", KSM_PARAM_ULLONG, RO, 0, 0, NULL,
@@ -284,18 +294,19 @@ static int parse_value(const struct ksm_param_desc *d, const char *text,
 {
 	unsigned long long u = 0;
 	long long l = 0;
-	bool b;
+	bool b, ranged;
 	int ret = 0;
 
 	memset(p, 0, sizeof(*p));
 	snprintf(p->field, sizeof(p->field), "%s", d->name);
 	p->type = d->type;
+	/* Statistics have no range: whatever the kernel prints is read. */
+	ranged = d->flags & KSM_PF_WRITABLE;
 	switch (d->type) {
 	case KSM_PARAM_UINT:
 	case KSM_PARAM_ULLONG:
 		ret = ksm_parse_ull(text, &u);
-		if (!ret && d->max && (u < (unsigned long long)d->min ||
-				       u > (unsigned long long)d->max))
+		if (!ret && ranged && (u < (unsigned long long)d->min || u > d->max))
 			ret = -ERANGE;
 		if (d->type == KSM_PARAM_UINT)
 			p->value.ui = u;
@@ -305,7 +316,7 @@ static int parse_value(const struct ksm_param_desc *d, const char *text,
 	case KSM_PARAM_INT:
 	case KSM_PARAM_LLONG:
 		ret = ksm_parse_ll(text, &l);
-		if (!ret && d->max && (l < d->min || l > d->max))
+		if (!ret && ranged && (l < d->min || (l > 0 && (unsigned long long)l > d->max)))
 			ret = -ERANGE;
 		if (d->type == KSM_PARAM_INT)
 			p->value.i = l;
@@ -333,10 +344,9 @@ static int parse_value(const struct ksm_param_desc *d, const char *text,
 	else if (d->type == KSM_PARAM_BOOLEAN)
 		snprintf(err, errlen, "invalid %s '%s': expected 0 or 1 (or y/n, on/off)",
 			 d->name, text);
-	else if (ret == -ERANGE && d->max)
+	else if (ret == -ERANGE && ranged)
 		snprintf(err, errlen, "invalid %s '%s': must be between %lld and %llu",
-			 d->name, text, d->min,
-			 (unsigned long long)d->max);
+			 d->name, text, d->min, d->max);
 	else
 		snprintf(err, errlen, "invalid %s '%s': expected a%s decimal integer",
 			 d->name, text,

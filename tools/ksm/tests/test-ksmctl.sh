@@ -13,7 +13,7 @@ ksm=$root/sys/kernel/mm/ksm
 ./tests/test-libksm --mkroot "$root" || { echo "Bail out! cannot make the fake root"; exit 1; }
 
 n=0 failed=0
-TESTS=27
+TESTS=28
 echo "TAP version 13"
 echo "1..$TESTS"
 
@@ -358,6 +358,28 @@ assert procs[400]["mode"] is None, procs[400]
 assert type(procs[300]["merging"]) is int, procs[300]'
 }
 
+# What the kernel refuses by its state is refused before anything is written.
+t_set_state() {
+	local rc=0
+	{
+		echo "none [scan-time]" >"$ksm/advisor_mode" &&
+		rejected sleep_millisecs=50 pages_to_scan=500 &&
+		ctl set advisor_mode=none pages_to_scan=500 &&
+		expect 500 "$(cat "$ksm/pages_to_scan")" &&
+		echo 5 >"$ksm/pages_shared" &&
+		rejected max_page_sharing=300 && rejected merge_across_nodes=0 &&
+		ctl set max_page_sharing=256 && ctl set run=2 max_page_sharing=300 &&
+		expect 300 "$(cat "$ksm/max_page_sharing")"
+	} || rc=1
+	# Back to the state the other tests expect.
+	echo "[none] scan-time" >"$ksm/advisor_mode"
+	echo 500 >"$ksm/pages_to_scan"
+	echo 0 >"$ksm/pages_shared"
+	echo 256 >"$ksm/max_page_sharing"
+	echo 0 >"$ksm/run"
+	return $rc
+}
+
 check "ksmctl get one parameter" t_get_one
 check "ksmctl get all parameters" t_get_all
 check "ksmctl set writes the files" t_set
@@ -365,6 +387,7 @@ check "ksmctl set rejects bad values, files unchanged" t_bad_value
 check "ksmctl set checks all before writing any" t_all_or_nothing
 check "ksmctl set rejects statistics and unknown names" t_readonly
 check "ksmctl set accepts libvirt shm_* names" t_alias
+check "ksmctl set refuses what the kernel's state refuses" t_set_state
 check "ksmctl start/stop/unmerge" t_run_modes
 check "ksmctl get --json" t_json_get
 check "ksmctl status --json and top list" t_json_status

@@ -125,6 +125,13 @@ static bool test_parse(void)
 		{ "advisor_mode", "none scan-time", -EINVAL },
 		{ "advisor_target_scan_time", "0", -ERANGE },
 		{ "advisor_target_scan_time", "1", 0 },
+		/* The kernel's types: an unsigned int, an unsigned long. */
+		{ "advisor_max_cpu", "4294967295", 0 },
+		{ "advisor_max_cpu", "5000000000", -ERANGE },
+		{ "advisor_min_pages_to_scan", "18446744073709551615", 0 },
+		{ "advisor_min_pages_to_scan", "18446744073709551616", -ERANGE },
+		{ "max_page_sharing", "2147483648", -ERANGE },
+		{ "max_page_sharing", "+300", 0 },
 		{ "pages_sharing", "1", -EPERM }, { "no_such_knob", "1", -ENOENT },
 	};
 	struct ksm_typed_param p;
