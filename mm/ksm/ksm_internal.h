@@ -124,12 +124,14 @@ struct ksm_stable_node {
  * @link: link in the scan list (headed by ksm_mm_head)
  * @mm: the mm (mmgrab()bed while registered)
  * @items: the mm's rmap items, in address order
+ * @fresh_until: smart scan skips nothing here while full_scans is below it
  */
 struct ksm_mm_slot {
 	struct hlist_node hash;
 	struct list_head link;
 	struct mm_struct *mm;
 	struct ksm_rmap_item *items;
+	unsigned long fresh_until;
 };
 
 /**
@@ -237,7 +239,7 @@ void ksm_slot_unhash(struct ksm_mm_slot *slot);
 void ksm_slot_hash_add(struct ksm_mm_slot *slot, struct mm_struct *mm);
 int ksm_start_thread(void);
 void ksm_lock_trees(void);
-void ksm_note_new_candidates(void);
+void ksm_note_new_candidates(struct mm_struct *mm);
 
 /* stable_tree.c */
 enum ksm_lock_mode { KSM_NOLOCK, KSM_LOCK, KSM_TRYLOCK };
@@ -272,6 +274,7 @@ struct ksm_rmap_item *ksm_unstable_search_insert(struct ksm_rmap_item *item,
 						 struct page *page,
 						 struct page **tree_page);
 void ksm_unstable_remove_item(struct ksm_rmap_item *item);
+void ksm_unstable_forget_item(struct ksm_rmap_item *item);
 void ksm_unstable_reset(void);
 int ksm_key_cmp(u64 a, u64 b);
 

@@ -18,6 +18,7 @@
 #include <linux/mmu_notifier.h>
 #include <linux/huge_mm.h>
 #include <linux/swap.h>
+#include <linux/swapops.h>
 #include <linux/ksm.h>
 #include <linux/sched/signal.h>
 #include <asm/tlbflush.h>
@@ -134,31 +135,115 @@ int ksm_break_one(struct vm_area_struct *vma, unsigned long addr,
 	}
 }
 
+/* Does the pte at @addr map KSM memory (also while it migrates)? */
+static bool pte_maps_ksm(struct vm_area_struct *vma, unsigned long addr,
+			 pte_t pte)
+{
+	struct page *page;
+	swp_entry_t entry;
+
+	if (pte_present(pte)) {
+		if (is_ksm_zero_pte(pte))
+			return true;
+		page = vm_normal_page(vma, addr, pte);
+		return page && PageKsm(page);
+	}
+	if (pte_none(pte))
+		return false;
+	entry = pte_to_swp_entry(pte);
+	return is_migration_entry(entry) &&
+	       folio_test_ksm(pfn_swap_entry_folio(entry));
+}
+
+/* Addresses of KSM ptes gathered by one walk of ksm_unmerge_range(). */
+#define KSM_HUNT_BATCH	32
+
+struct ksm_pte_hunt {
+	unsigned long addr[KSM_HUNT_BATCH];
+	unsigned int nr;
+};
+
+/*
+ * Page walk callback of ksm_unmerge_range(): gather the addresses whose
+ * pte maps KSM memory, ending the walk when the batch is full. KSM pages
+ * are never mapped by a pmd, so a huge pmd holds none.
+ */
+static int ksm_pte_pmd_entry(pmd_t *pmdp, unsigned long addr,
+			     unsigned long end, struct mm_walk *walk)
+{
+	struct ksm_pte_hunt *hunt = walk->private;
+	pte_t *first, *ptep;
+	spinlock_t *ptl;		/* the pte table's lock */
+	pmd_t pmdval;
+
+	pmdval = pmdp_get_lockless(pmdp);
+	if (!pmd_present(pmdval) || pmd_leaf(pmdval))
+		return 0;
+	first = pte_offset_map_lock(walk->mm, pmdp, addr, &ptl);
+	if (!first)
+		return 0;
+	__acquire(ptl);		/* sparse: a mapped table comes locked */
+	for (ptep = first; addr < end && hunt->nr < KSM_HUNT_BATCH;
+	     ptep++, addr += PAGE_SIZE)
+		if (pte_maps_ksm(walk->vma, addr, ptep_get(ptep)))
+			hunt->addr[hunt->nr++] = addr;
+	pte_unmap_unlock(first, ptl);
+	return hunt->nr == KSM_HUNT_BATCH;
+}
+
+/* Empty page tables are skipped whole: there is no pte_hole callback. */
+static const struct mm_walk_ops ksm_pte_walk_ops = {
+	.pmd_entry = ksm_pte_pmd_entry,
+	.walk_lock = PGWALK_RDLOCK,
+};
+
 /**
  * ksm_unmerge_range() - unshare every KSM page in [@start, @end) of @vma
  * @vma: the vma, mmap_lock held
  * @start: first address
  * @end: end address (exclusive)
- * @lock_vma: passed to ksm_break_one()
+ * @lock_vma: take the per-vma write lock first (madvise/prctl paths)
  *
- * Items are left to the next scan to clean up.
+ * Only page tables that exist are looked at: a sparse range of terabytes
+ * costs what is mapped in it. One walk gathers a batch of KSM ptes, each
+ * gets one unsharing fault, and the next walk starts at the batch's first
+ * address: it sees each pte of the batch once more, and finds any whose
+ * fault backed off (a racing migration, say), together with the next
+ * batch. Items are left to the next scan to clean up.
  *
  * Return: 0, -ENOMEM, or -ERESTARTSYS if a signal is pending.
  */
 int ksm_unmerge_range(struct vm_area_struct *vma, unsigned long start,
 		      unsigned long end, bool lock_vma)
 {
-	unsigned long addr;
-	int err;
+	unsigned long addr = start;
+	struct ksm_pte_hunt hunt;
+	unsigned int i;
+	vm_fault_t ret;
 
-	for (addr = start; addr < end; addr += PAGE_SIZE) {
+	if (lock_vma)
+		vma_start_write(vma);
+	while (addr < end) {
 		if (ksm_mm_exiting(vma->vm_mm))
 			return 0;
 		if (signal_pending(current))
 			return -ERESTARTSYS;
-		err = ksm_break_one(vma, addr, lock_vma);
-		if (err)
-			return err;
+		hunt.nr = 0;
+		walk_page_range_vma(vma, addr, end, &ksm_pte_walk_ops, &hunt);
+		if (!hunt.nr)
+			return 0;
+		for (i = 0; i < hunt.nr; i++) {
+			cond_resched();
+			ret = handle_mm_fault(vma, hunt.addr[i],
+					      FAULT_FLAG_UNSHARE |
+					      FAULT_FLAG_REMOTE, NULL);
+			if (ret & VM_FAULT_OOM)
+				return -ENOMEM;
+			/* The mapping went away under us: nothing to undo. */
+			if (ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV))
+				return 0;
+		}
+		addr = hunt.addr[0];
 	}
 	return 0;
 }
@@ -298,6 +383,16 @@ static int map_ksm_page(struct vm_area_struct *vma, struct page *page,
 		folio_add_anon_rmap_pte(kfolio, kpage, vma, addr, RMAP_NONE);
 		newpte = mk_pte(kpage, vma->vm_page_prot);
 	}
+	/*
+	 * What userspace tracks per pte survives the merge: a page written
+	 * since clear_refs stays soft-dirty (a checkpoint would otherwise
+	 * keep its older copy), and a page write-protected by userfaultfd
+	 * still reports its next write. The unsharing fault keeps both too.
+	 */
+	if (pte_soft_dirty(orig))
+		newpte = pte_mksoft_dirty(newpte);
+	if (pte_uffd_wp(orig))
+		newpte = pte_mkuffd_wp(newpte);
 	flush_cache_page(vma, addr, pte_pfn(ptep_get(ptep)));
 	ptep_clear_flush(vma, addr, ptep);
 	set_pte_at(mm, addr, ptep, newpte);
@@ -419,6 +514,42 @@ static void adopt_ksm_mapping(struct ksm_rmap_item *item, struct folio *folio,
 	mmap_read_unlock(mm);
 }
 
+/*
+ * merge_pair() made @item's page the KSM folio @kfolio, then failed to
+ * merge the partner into it. A KSM page with a single user is pointless,
+ * so the merge is undone, unless a fork copied the mapping while ksmd was
+ * busy with the partner: the child then maps @kfolio too, and only a
+ * stable node can lead rmap (reclaim, migration, memory failure) to the
+ * child's mapping, through the anon_vma that @item pins. Fork takes the
+ * mmap_lock for writing, so with it held for reading here, a folio that
+ * is mapped once stays mapped only by @item's mm until it is broken.
+ */
+static void undo_lone_ksm(struct ksm_rmap_item *item, struct folio *kfolio)
+{
+	struct ksm_stable_node *node = NULL;
+	unsigned long addr = ksm_item_addr(item);
+	struct mm_struct *mm = item->mm;
+	struct vm_area_struct *vma;
+
+	mmap_read_lock(mm);
+	if (folio_mapcount(kfolio) > 1) {
+		folio_lock(kfolio);
+		if (folio_test_ksm(kfolio) && !ksm_folio_node(kfolio))
+			node = ksm_stable_insert(kfolio);
+		if (node)
+			ksm_stable_append(item, node);
+		folio_unlock(kfolio);
+	}
+	if (!node) {
+		put_anon_vma(item->anon_vma);
+		item->anon_vma = NULL;
+		vma = ksm_find_vma(mm, addr);
+		if (vma)
+			ksm_break_one(vma, addr, false);
+	}
+	mmap_read_unlock(mm);
+}
+
 /* Two ordinary pages of equal content: make the first a KSM page. */
 static void merge_pair(struct ksm_rmap_item *item, struct page *page,
 		       struct ksm_rmap_item *other, struct page *opage)
@@ -434,8 +565,7 @@ static void merge_pair(struct ksm_rmap_item *item, struct page *page,
 	 */
 	kfolio = page_folio(page);
 	if (merge_item(other, opage, page)) {
-		/* A KSM page with a single user is pointless: undo it. */
-		ksm_break_item(item);
+		undo_lone_ksm(item, kfolio);
 		return;
 	}
 	folio_lock(kfolio);
@@ -507,8 +637,16 @@ void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
 	if (second_look && csum != item->csum)
 		return;
 
-	if (ksm_use_zero_pages && csum == ksm_zero_csum &&
-	    !merge_zero(item, page)) {
+	if (ksm_use_zero_pages && csum == ksm_zero_csum) {
+		/*
+		 * Zeroes are the content most often passing through: a buffer
+		 * just cleared, a guest page zeroed when freed. Merged on sight,
+		 * such a page would cost an invalidation and a COW fault at its
+		 * next write. So only a page that was zero at the look a pass
+		 * ago (not at a second look moments later) gets the zero page.
+		 */
+		if (item->csum == csum && !second_look)
+			merge_zero(item, page);
 		item->csum = csum;
 		return;
 	}

@@ -92,7 +92,7 @@ int ksm_enable_merge_any(struct mm_struct *mm)
 		set_bit(MMF_VM_MERGE_ANY, &mm->flags);
 		for_each_vma(vmi, vma)
 			vma_set_mergeable(vma);
-		ksm_note_new_candidates();
+		ksm_note_new_candidates(mm);
 	}
 	return 0;
 }
@@ -188,7 +188,7 @@ int ksm_madvise(struct vm_area_struct *vma, unsigned long start,
 		if (err)
 			return err;
 		*vm_flags |= VM_MERGEABLE;
-		ksm_note_new_candidates();
+		ksm_note_new_candidates(mm);
 	} else if (advice == MADV_UNMERGEABLE) {
 		if (!(*vm_flags & VM_MERGEABLE))
 			return 0;
@@ -251,6 +251,18 @@ void __ksm_exit(struct mm_struct *mm)
 	struct ksm_mm_slot *slot;
 	bool free_now = false;
 
+	/*
+	 * exec's error path (__bprm_mm_init()) calls in with the new mm
+	 * still in use and its mmap_lock held for writing: waiting for
+	 * ksmd here would wait for ourselves if ksmd's cursor is on the
+	 * slot. The mmput() that follows brings the mm back here with
+	 * mm_users at zero; until then ksmd may only find it empty.
+	 */
+	if (atomic_read(&mm->mm_users)) {
+		mmap_assert_write_locked(mm);
+		return;
+	}
+
 	spin_lock(&ksm_mmlist_lock);
 	slot = ksm_slot_lookup(mm);
 	if (slot && slot != ksm_cursor.slot) {
@@ -277,6 +289,25 @@ void __ksm_exit(struct mm_struct *mm)
 }
 
 #ifdef CONFIG_PROC_FS
+/**
+ * ksm_process_mergeable() - does any vma of @mm let KSM merge its pages?
+ * @mm: the mm, mmap_lock held
+ *
+ * Return: true if some vma of @mm is VM_MERGEABLE.
+ */
+bool ksm_process_mergeable(struct mm_struct *mm)
+{
+	struct vm_area_struct *vma;
+
+	VMA_ITERATOR(vmi, mm, 0);
+
+	mmap_assert_locked(mm);
+	for_each_vma(vmi, vma)
+		if (vma->vm_flags & VM_MERGEABLE)
+			return true;
+	return false;
+}
+
 /**
  * ksm_process_profit() - bytes an mm saves through KSM, net of metadata
  * @mm: the mm

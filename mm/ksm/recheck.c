@@ -44,9 +44,19 @@
 #define KSM_RECHECK_SLOTS	8192U
 #define KSM_RECHECK_MASK	(KSM_RECHECK_SLOTS - 1)
 
-static struct ksm_rmap_item **ksm_recheck_ring;
-/* Free-running positions: head is the oldest entry, tail the next free. */
-static unsigned int ksm_recheck_head, ksm_recheck_tail;
+/**
+ * struct ksm_recheck_queue - a ring of items waiting for their second look
+ * @ring: KSM_RECHECK_SLOTS item pointers (NULL for a forgotten entry)
+ * @head: free-running position of the oldest entry
+ * @tail: free-running position of the next free slot
+ */
+struct ksm_recheck_queue {
+	struct ksm_rmap_item **ring;
+	unsigned int head, tail;
+};
+
+/* ksmd's queue; the KUnit suite builds queues of its own. */
+static struct ksm_recheck_queue ksm_recheck;
 
 /**
  * ksm_recheck_init() - allocate the queue
@@ -56,8 +66,32 @@ static unsigned int ksm_recheck_head, ksm_recheck_tail;
  */
 void __init ksm_recheck_init(void)
 {
-	ksm_recheck_ring = kvcalloc(KSM_RECHECK_SLOTS,
-				    sizeof(*ksm_recheck_ring), GFP_KERNEL);
+	ksm_recheck.ring = kvcalloc(KSM_RECHECK_SLOTS,
+				    sizeof(*ksm_recheck.ring), GFP_KERNEL);
+}
+
+static void queue_push(struct ksm_recheck_queue *q, struct ksm_rmap_item *item)
+{
+	unsigned int slot;
+
+	if (!q->ring || q->tail - q->head >= KSM_RECHECK_SLOTS ||
+	    WARN_ON_ONCE(item->addr & (KSM_ITEM_RECHECK | KSM_ITEM_UNSTABLE |
+				       KSM_ITEM_STABLE)))
+		return;
+	slot = q->tail++ & KSM_RECHECK_MASK;
+	q->ring[slot] = item;
+	item->recheck_slot = slot;
+	item->recheck_at = jiffies + msecs_to_jiffies(KSM_RECHECK_MS);
+	item->addr |= KSM_ITEM_RECHECK;
+}
+
+static void queue_forget(struct ksm_recheck_queue *q, struct ksm_rmap_item *item)
+{
+	if (!(item->addr & KSM_ITEM_RECHECK))
+		return;
+	if (!WARN_ON_ONCE(q->ring[item->recheck_slot] != item))
+		q->ring[item->recheck_slot] = NULL;
+	item->addr &= ~KSM_ITEM_RECHECK;
 }
 
 /**
@@ -66,18 +100,7 @@ void __init ksm_recheck_init(void)
  */
 void ksm_recheck_queue(struct ksm_rmap_item *item)
 {
-	unsigned int slot;
-
-	if (!ksm_recheck_ring ||
-	    ksm_recheck_tail - ksm_recheck_head >= KSM_RECHECK_SLOTS ||
-	    WARN_ON_ONCE(item->addr & (KSM_ITEM_RECHECK | KSM_ITEM_UNSTABLE |
-				       KSM_ITEM_STABLE)))
-		return;
-	slot = ksm_recheck_tail++ & KSM_RECHECK_MASK;
-	ksm_recheck_ring[slot] = item;
-	item->recheck_slot = slot;
-	item->recheck_at = jiffies + msecs_to_jiffies(KSM_RECHECK_MS);
-	item->addr |= KSM_ITEM_RECHECK;
+	queue_push(&ksm_recheck, item);
 }
 
 /**
@@ -86,11 +109,7 @@ void ksm_recheck_queue(struct ksm_rmap_item *item)
  */
 void ksm_recheck_forget(struct ksm_rmap_item *item)
 {
-	if (!(item->addr & KSM_ITEM_RECHECK))
-		return;
-	if (!WARN_ON_ONCE(ksm_recheck_ring[item->recheck_slot] != item))
-		ksm_recheck_ring[item->recheck_slot] = NULL;
-	item->addr &= ~KSM_ITEM_RECHECK;
+	queue_forget(&ksm_recheck, item);
 }
 
 /*
@@ -98,18 +117,19 @@ void ksm_recheck_forget(struct ksm_rmap_item *item)
  * if the queue is empty or its oldest item is not due yet. Entries were
  * queued in time order, so nothing behind a young one can be due.
  */
-static struct ksm_rmap_item *recheck_pop_due(unsigned long now)
+static struct ksm_rmap_item *queue_pop_due(struct ksm_recheck_queue *q,
+					   unsigned long now)
 {
 	struct ksm_rmap_item *item;
 	unsigned int slot;
 
-	while (ksm_recheck_head != ksm_recheck_tail) {
-		slot = ksm_recheck_head & KSM_RECHECK_MASK;
-		item = ksm_recheck_ring[slot];
+	while (q->head != q->tail) {
+		slot = q->head & KSM_RECHECK_MASK;
+		item = q->ring[slot];
 		if (item && time_before(now, item->recheck_at))
 			return NULL;
-		ksm_recheck_ring[slot] = NULL;
-		ksm_recheck_head++;
+		q->ring[slot] = NULL;
+		q->head++;
 		if (item) {
 			item->addr &= ~KSM_ITEM_RECHECK;
 			return item;
@@ -130,7 +150,7 @@ void ksm_recheck_due(unsigned int budget)
 	unsigned int done = 0;
 
 	while (done < budget && !freezing(current)) {
-		item = recheck_pop_due(now);
+		item = queue_pop_due(&ksm_recheck, now);
 		if (!item)
 			break;
 		/* NULL if the page went away: the next round frees the item. */

@@ -268,24 +268,34 @@ static struct ksm_rmap_item *item_at(struct mm_struct *mm,
 }
 
 /*
- * Rounds in which smart scan skips nothing, set when a program offers new
- * memory (madvise, prctl). An old page that is being skipped is not in
- * the unstable tree, so a fresh duplicate of it could not be found there;
- * the rounds that follow an offer give every old page its chance to meet
- * the new ones. Three rounds: the one under way, the one in which the new
- * pages' checksums settle, and the one in which they can pair.
+ * Rounds in which smart scan skips nothing in an mm, counted from the one
+ * in which the mm offers new memory (madvise, prctl): the round under way,
+ * the one in which the new pages' checksums settle, and the one in which
+ * they can pair. The mm's own older pages (a guest's RAM whose duplicates
+ * are mostly its own) then meet the new ones in the unstable tree. Other
+ * mms skip as before: one process that keeps advising small regions must
+ * not turn smart scan off for the whole host.
  */
-static atomic_t ksm_fresh_rounds = ATOMIC_INIT(0);
+#define KSM_FRESH_ROUNDS	3
 
 /**
- * ksm_note_new_candidates() - new mergeable memory was offered
+ * ksm_note_new_candidates() - new mergeable memory was offered in @mm
+ * @mm: the mm, already registered
  *
  * Called when madvise(MADV_MERGEABLE) or prctl(PR_SET_MEMORY_MERGE) makes
- * a vma mergeable; turns smart scan skipping off for the next rounds.
+ * a vma mergeable; turns smart scan skipping off in @mm for the next
+ * KSM_FRESH_ROUNDS rounds.
  */
-void ksm_note_new_candidates(void)
+void ksm_note_new_candidates(struct mm_struct *mm)
 {
-	atomic_set(&ksm_fresh_rounds, 3);
+	struct ksm_mm_slot *slot;
+
+	spin_lock(&ksm_mmlist_lock);
+	slot = ksm_slot_lookup(mm);
+	if (slot)
+		WRITE_ONCE(slot->fresh_until,
+			   READ_ONCE(ksm_cursor.seqnr) + KSM_FRESH_ROUNDS);
+	spin_unlock(&ksm_mmlist_lock);
 }
 
 /* Rounds to skip a page that failed to merge @age times (smart scan). */
@@ -304,12 +314,13 @@ static unsigned int skip_rounds(unsigned int age)
  * Smart scan: a page that stays unmerged round after round is looked at
  * less and less often. KSM pages are never skipped.
  */
-static bool smart_skip(struct page *page, struct ksm_rmap_item *item)
+static bool smart_skip(struct ksm_mm_slot *slot, struct page *page,
+		       struct ksm_rmap_item *item)
 {
 	unsigned int age, skips;
 
 	if (!ksm_smart_scan || PageKsm(page) ||
-	    atomic_read(&ksm_fresh_rounds))
+	    ksm_cursor.seqnr < READ_ONCE(slot->fresh_until))
 		return false;
 
 	age = (item->addr & KSM_ITEM_AGE_MASK) >> KSM_ITEM_AGE_SHIFT;
@@ -437,7 +448,6 @@ static const struct mm_walk_ops anon_page_walk_ops = {
 static void round_start(void)
 {
 	ksm_advisor_round_start();
-	atomic_dec_if_positive(&ksm_fresh_rounds);
 	trace_ksm_start_scan(ksm_cursor.seqnr, ksm_nr_items);
 	/*
 	 * Pages sitting in per-cpu LRU batches carry an extra reference
@@ -498,7 +508,7 @@ static struct ksm_rmap_item *scan_mm(struct ksm_mm_slot *slot,
 			}
 			ksm_cursor.pos = &item->next;
 			ksm_cursor.addr += PAGE_SIZE;
-			if (smart_skip(hit.page, item)) {
+			if (smart_skip(slot, hit.page, item)) {
 				folio_put(hit.folio);
 				continue;
 			}
@@ -723,6 +733,35 @@ int __init ksm_start_thread(void)
 	return 0;
 }
 
+/*
+ * An unmerge that stopped at @slot leaves the items of that slot and of
+ * the slots after it as they were, some linked in this round's unstable
+ * tree and some in the last round's, and the cursor starts a new round.
+ * An unstable item knows its round only by one bit of parity, which is
+ * right only if every linked item is visited again before the next reset
+ * of the trees; a round that starts over breaks that. So unlink them all
+ * here, and empty the trees at once: nothing may search them with items
+ * that no longer say they are linked. The slots before @slot have no
+ * items left. The cursor walks along so that __ksm_exit() leaves the slot
+ * being worked on alone.
+ */
+static void abandon_unstable_from(struct ksm_mm_slot *slot)
+{
+	struct ksm_rmap_item *item;
+
+	while (slot != &ksm_mm_head) {
+		for (item = slot->items; item; item = item->next) {
+			ksm_unstable_forget_item(item);
+			cond_resched();
+		}
+		spin_lock(&ksm_mmlist_lock);
+		slot = list_next_entry(slot, link);
+		ksm_cursor.slot = slot;
+		spin_unlock(&ksm_mmlist_lock);
+	}
+	ksm_unstable_reset();
+}
+
 /**
  * ksm_unmerge_all() - unshare all KSM pages and free all items (run = 2)
  *
@@ -762,6 +801,8 @@ int ksm_unmerge_all(void)
 		}
 		ksm_free_items_from(&slot->items);
 		mmap_read_unlock(mm);
+		/* Full scans count from 0 again: so must fresh rounds. */
+		WRITE_ONCE(slot->fresh_until, 0);
 
 		spin_lock(&ksm_mmlist_lock);
 		ksm_cursor.slot = list_next_entry(slot, link);
@@ -782,6 +823,7 @@ int ksm_unmerge_all(void)
 
 failed:
 	mmap_read_unlock(mm);
+	abandon_unstable_from(slot);
 	spin_lock(&ksm_mmlist_lock);
 	ksm_cursor.slot = &ksm_mm_head;
 	spin_unlock(&ksm_mmlist_lock);

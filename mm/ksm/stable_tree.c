@@ -302,6 +302,25 @@ static struct folio *tree_node_folio(struct ksm_stable_node **nodep,
 	return ksm_node_folio(*nodep, KSM_NOLOCK);
 }
 
+/*
+ * Move @node, found in a tree other than the one of @folio's NUMA node, to
+ * its right tree. Returns true if it moved (the tree it was found in
+ * changed shape), false if the folio was busy or no memory was to be had.
+ */
+static bool refile_migrated(struct folio *folio, struct ksm_stable_node *node)
+{
+	bool moved = false;
+
+	if (!folio_trylock(folio))
+		return false;
+	if (ksm_folio_node(folio) == node) {
+		ksm_stable_refile(folio, node);
+		moved = node->nid == ksm_tree_of_pfn(folio_pfn(folio));
+	}
+	folio_unlock(folio);
+	return moved;
+}
+
 /**
  * ksm_stable_search() - find a KSM folio with the content of @page
  * @page: the page being scanned (not a KSM page)
@@ -315,7 +334,8 @@ static struct folio *tree_node_folio(struct ksm_stable_node **nodep,
  */
 struct folio *ksm_stable_search(struct page *page, u64 csum)
 {
-	struct rb_root *root = ksm_stable_roots + ksm_tree_of_pfn(page_to_pfn(page));
+	int nid = ksm_tree_of_pfn(page_to_pfn(page));
+	struct rb_root *root = ksm_stable_roots + nid;
 	struct ksm_stable_node *node, *dup;
 	struct rb_node *cur;
 	struct folio *folio;
@@ -339,6 +359,19 @@ restart:
 			folio_put(folio);
 			cur = cmp < 0 ? node->rb.rb_left : node->rb.rb_right;
 			continue;
+		}
+		if (ksm_tree_of_pfn(folio_pfn(folio)) != nid) {
+			/*
+			 * Migrated to another NUMA node since it was filed:
+			 * merging into it would put this node's page on the
+			 * other one. Refile it, then search again without it.
+			 */
+			if (!refile_migrated(folio, dup)) {
+				folio_put(folio);
+				return ERR_PTR(-EBUSY);
+			}
+			folio_put(folio);
+			goto restart;
 		}
 		if (!ksm_node_can_share(dup, 0)) {
 			/* All full: the unstable tree will make a new dup. */

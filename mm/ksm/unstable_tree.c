@@ -86,6 +86,21 @@ void ksm_unstable_remove_item(struct ksm_rmap_item *item)
 }
 
 /**
+ * ksm_unstable_forget_item() - clear an item's unstable link without erase
+ * @item: any item; nothing happens unless it is KSM_ITEM_UNSTABLE
+ *
+ * For a caller that empties the trees right after (ksm_unstable_reset()),
+ * so that the tree the item was linked in is never walked again.
+ */
+void ksm_unstable_forget_item(struct ksm_rmap_item *item)
+{
+	if (!(item->addr & KSM_ITEM_UNSTABLE))
+		return;
+	ksm_pages_unshared--;
+	item->addr &= ~(KSM_ITEM_UNSTABLE | KSM_ITEM_ROUND);
+}
+
+/**
  * ksm_unstable_reset() - forget the unstable trees (start of a round)
  */
 void ksm_unstable_reset(void)

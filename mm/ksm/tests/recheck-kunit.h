@@ -8,83 +8,75 @@
 
 #include <kunit/test.h>
 
-/*
- * The queue is ksmd's: hold it off while a test plays with it (lock and
- * unlock in the test's own thread). Return: false to skip the test.
- */
-static bool ksm_recheck_test_begin(struct kunit *test)
+/* A queue of the test's own, its ring freed with the test. */
+static struct ksm_recheck_queue *ksm_test_queue(struct kunit *test)
 {
-	if (!ksm_recheck_ring) {
-		kunit_mark_skipped(test, "no queue (allocation failed at boot)");
-		return false;
-	}
-	mutex_lock(&ksm_thread_mutex);
-	if (ksm_recheck_head != ksm_recheck_tail) {
-		mutex_unlock(&ksm_thread_mutex);
-		kunit_mark_skipped(test, "ksmd has pages queued");
-		return false;
-	}
-	return true;
+	struct ksm_recheck_queue *q = kunit_kzalloc(test, sizeof(*q),
+						     GFP_KERNEL);
+
+	if (q)
+		q->ring = kunit_kcalloc(test, KSM_RECHECK_SLOTS,
+					sizeof(*q->ring), GFP_KERNEL);
+	return q && q->ring ? q : NULL;
 }
 
 static void ksm_test_recheck_order(struct kunit *test)
 {
 	struct ksm_rmap_item *it = kunit_kcalloc(test, 3, sizeof(*it),
 						 GFP_KERNEL);
+	struct ksm_recheck_queue *q = ksm_test_queue(test);
 	unsigned long due;
 	int i;
 
 	KUNIT_ASSERT_NOT_NULL(test, it);
-	if (!ksm_recheck_test_begin(test))
-		return;
+	KUNIT_ASSERT_NOT_NULL(test, q);
 	for (i = 0; i < 3; i++) {
 		it[i].addr = (i + 1) * PAGE_SIZE;
-		ksm_recheck_queue(&it[i]);
+		queue_push(q, &it[i]);
 		KUNIT_EXPECT_TRUE(test, it[i].addr & KSM_ITEM_RECHECK);
 	}
 	due = it[2].recheck_at;
 	/* Nothing is due before its pause is over. */
-	KUNIT_EXPECT_NULL(test, recheck_pop_due(it[0].recheck_at - 1));
+	KUNIT_EXPECT_NULL(test, queue_pop_due(q, it[0].recheck_at - 1));
 	/* A forgotten item is skipped; the others come oldest first. */
-	ksm_recheck_forget(&it[1]);
+	queue_forget(q, &it[1]);
 	KUNIT_EXPECT_FALSE(test, it[1].addr & KSM_ITEM_RECHECK);
-	KUNIT_EXPECT_PTR_EQ(test, recheck_pop_due(due), &it[0]);
-	KUNIT_EXPECT_PTR_EQ(test, recheck_pop_due(due), &it[2]);
-	KUNIT_EXPECT_NULL(test, recheck_pop_due(due));
+	KUNIT_EXPECT_PTR_EQ(test, queue_pop_due(q, due), &it[0]);
+	KUNIT_EXPECT_PTR_EQ(test, queue_pop_due(q, due), &it[2]);
+	KUNIT_EXPECT_NULL(test, queue_pop_due(q, due));
 	KUNIT_EXPECT_FALSE(test, it[0].addr & KSM_ITEM_RECHECK);
 	KUNIT_EXPECT_FALSE(test, it[2].addr & KSM_ITEM_RECHECK);
-	KUNIT_EXPECT_EQ(test, ksm_recheck_head, ksm_recheck_tail);
+	KUNIT_EXPECT_EQ(test, q->head, q->tail);
 	/* Forgetting an item that is not queued changes nothing. */
-	ksm_recheck_forget(&it[0]);
+	queue_forget(q, &it[0]);
 	KUNIT_EXPECT_EQ(test, it[0].addr, PAGE_SIZE);
-	mutex_unlock(&ksm_thread_mutex);
 }
 
 static void ksm_test_recheck_full(struct kunit *test)
 {
 	unsigned int n = KSM_RECHECK_SLOTS + 1, i;
 	struct ksm_rmap_item *it = kvcalloc(n, sizeof(*it), GFP_KERNEL);
+	struct ksm_recheck_queue *q = ksm_test_queue(test);
 
 	KUNIT_ASSERT_NOT_NULL(test, it);
-	if (!ksm_recheck_test_begin(test)) {
+	if (!q) {
 		kvfree(it);
+		KUNIT_FAIL(test, "no memory for a queue");
 		return;
 	}
 	for (i = 0; i < n; i++) {
 		it[i].addr = PAGE_SIZE;
-		ksm_recheck_queue(&it[i]);
+		queue_push(q, &it[i]);
 	}
 	/* A full queue turns the newest away: that page waits a round. */
 	KUNIT_EXPECT_TRUE(test, it[n - 2].addr & KSM_ITEM_RECHECK);
 	KUNIT_EXPECT_FALSE(test, it[n - 1].addr & KSM_ITEM_RECHECK);
-	KUNIT_EXPECT_EQ(test, ksm_recheck_tail - ksm_recheck_head,
-			KSM_RECHECK_SLOTS);
+	KUNIT_EXPECT_EQ(test, q->tail - q->head, KSM_RECHECK_SLOTS);
 	for (i = 0; i < n; i++)
-		ksm_recheck_forget(&it[i]);
+		queue_forget(q, &it[i]);
 	/* Forgotten entries are only holes, dropped as the queue drains. */
-	KUNIT_EXPECT_NULL(test, recheck_pop_due(jiffies));
-	KUNIT_EXPECT_EQ(test, ksm_recheck_head, ksm_recheck_tail);
-	mutex_unlock(&ksm_thread_mutex);
+	KUNIT_EXPECT_NULL(test, queue_pop_due(q, jiffies));
+	KUNIT_EXPECT_EQ(test, q->head, q->tail);
 	kvfree(it);
 }
 
