@@ -592,7 +592,8 @@ static int cmd_status(void)
  * for @args in the order they will be written: pages_to_scan while the
  * advisor is on (EINVAL), and a new max_page_sharing or merge_across_nodes
  * while KSM pages exist (EBUSY), unless run=2 comes first. Returns 0, or
- * prints one line and returns EXIT_USAGE.
+ * prints one line and returns EXIT_SYSTEM, as if the kernel had refused
+ * (nothing is written).
  */
 static int check_state(char **args, const struct ksm_typed_param *p, const int *idx,
 		       int n)
@@ -626,7 +627,7 @@ static int check_state(char **args, const struct ksm_typed_param *p, const int *
 		}
 		if (err) {
 			warnx("cannot set %s: %s", args[i], ksm_param_hint(idx[i], err));
-			return EXIT_USAGE;
+			return EXIT_SYSTEM;
 		}
 	}
 	return 0;

@@ -467,10 +467,10 @@ const char *ksm_param_hint(int idx, int err)
 	if (!d)
 		return NULL;
 	if (err == EBUSY && (d->flags & KSM_PF_BUSY))
-		return "the kernel refuses while pages are merged: "
+		return "the kernel refuses while pages are merged (EBUSY): "
 		       "run 'ksmctl unmerge', then set it, then 'ksmctl start'";
 	if (err == EINVAL && !strcmp(d->name, "pages_to_scan"))
-		return "the advisor sets pages_to_scan while advisor_mode is scan-time: "
+		return "the advisor sets pages_to_scan while advisor_mode is scan-time (EINVAL): "
 		       "set advisor_mode=none first";
 	if ((err == ENOMEM || err == EINTR) && !strcmp(d->name, "run"))
 		return "unmerging was interrupted or ran out of memory: run 'ksmctl unmerge' again";

@@ -64,6 +64,16 @@ rejected() {
 		[[ $err == ksmctl:* ]] || { echo "stderr: $err"; return 1; }
 }
 
+# Refused for the kernel's state (exit 3, as the kernel would), nothing written.
+refused_by_state() {
+	local before after err rc=0
+	before=$(cat "$ksm"/*)
+	err=$(ctl set "$@" 2>&1 >/dev/null) || rc=$?
+	after=$(cat "$ksm"/*)
+	expect 3 "$rc" && expect "$before" "$after" && expect 1 "$(printf '%s\n' "$err" | wc -l)" &&
+		[[ $err == ksmctl:* ]] || { echo "stderr: $err"; return 1; }
+}
+
 t_bad_value() { rejected pages_to_scan=abc && rejected pages_to_scan=-1 &&
 		rejected run=3 && rejected advisor_mode=fast && rejected use_zero_pages=2; }
 t_all_or_nothing() { rejected pages_to_scan=900 max_page_sharing=1; }
@@ -363,11 +373,11 @@ t_set_state() {
 	local rc=0
 	{
 		echo "none [scan-time]" >"$ksm/advisor_mode" &&
-		rejected sleep_millisecs=50 pages_to_scan=500 &&
+		refused_by_state sleep_millisecs=50 pages_to_scan=500 &&
 		ctl set advisor_mode=none pages_to_scan=500 &&
 		expect 500 "$(cat "$ksm/pages_to_scan")" &&
 		echo 5 >"$ksm/pages_shared" &&
-		rejected max_page_sharing=300 && rejected merge_across_nodes=0 &&
+		refused_by_state max_page_sharing=300 && refused_by_state merge_across_nodes=0 &&
 		ctl set max_page_sharing=256 && ctl set run=2 max_page_sharing=300 &&
 		expect 300 "$(cat "$ksm/max_page_sharing")"
 	} || rc=1
