@@ -17,6 +17,7 @@
 #include <linux/kthread.h>
 #include <linux/freezer.h>
 #include <linux/swap.h>
+#include <linux/swapops.h>
 #include <linux/xxhash.h>
 #include <linux/ksm.h>
 #include <linux/sched/mm.h>
@@ -356,11 +357,15 @@ static struct folio *anon_folio(struct page *page)
 	return NULL;
 }
 
-/* Record the hit with a reference on its folio; returns 1 to end the walk. */
+/*
+ * Record the hit with a reference on its folio (none for a page under
+ * migration: @folio NULL); returns 1 to end the walk.
+ */
 static int take_hit(struct anon_page_hit *hit, struct folio *folio,
 		    struct page *page, unsigned long addr)
 {
-	folio_get(folio);
+	if (folio)
+		folio_get(folio);
 	hit->folio = folio;
 	hit->page = page;
 	hit->addr = addr;
@@ -391,7 +396,12 @@ static int hit_in_huge_pmd(pmd_t *pmdp, unsigned long addr,
 	return ret;
 }
 
-/* The ptes under one pmd: the first present anonymous page is the hit. */
+/*
+ * The ptes under one pmd: the first present anonymous page is the hit. A
+ * page under migration is a hit without a page: it is still there, and
+ * its item (perhaps on a stable node, which migration's rmap walk uses)
+ * must not be freed as if the page had gone.
+ */
 static int hit_in_ptes(pmd_t *pmdp, unsigned long addr, unsigned long end,
 		       struct mm_walk *walk)
 {
@@ -408,8 +418,12 @@ static int hit_in_ptes(pmd_t *pmdp, unsigned long addr, unsigned long end,
 	__acquire(ptl);		/* sparse: a mapped table comes locked */
 	for (ptep = first; addr < end && !ret; ptep++, addr += PAGE_SIZE) {
 		entry = ptep_get(ptep);
-		if (!pte_present(entry))
+		if (!pte_present(entry)) {
+			if (!pte_none(entry) &&
+			    is_migration_entry(pte_to_swp_entry(entry)))
+				ret = take_hit(walk->private, NULL, NULL, addr);
 			continue;
+		}
 		page = vm_normal_page(walk->vma, addr, entry);
 		folio = anon_folio(page);
 		if (folio)
@@ -503,11 +517,21 @@ static struct ksm_rmap_item *scan_mm(struct ksm_mm_slot *slot,
 			ksm_cursor.addr = hit.addr;
 			item = item_at(mm, ksm_cursor.pos, hit.addr);
 			if (!item) {
-				folio_put(hit.folio);
+				if (hit.folio)
+					folio_put(hit.folio);
 				return NULL;
 			}
 			ksm_cursor.pos = &item->next;
 			ksm_cursor.addr += PAGE_SIZE;
+			/*
+			 * Under migration: keep the item and look next round;
+			 * only an unstable link goes, since every linked item
+			 * must be visited and unlinked before the next reset.
+			 */
+			if (!hit.folio) {
+				ksm_unstable_remove_item(item);
+				continue;
+			}
 			if (smart_skip(slot, hit.page, item)) {
 				folio_put(hit.folio);
 				continue;
