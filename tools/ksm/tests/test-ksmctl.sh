@@ -55,24 +55,19 @@ t_set() {
 }
 
 # rejected ARGS...: exit status 1, one line on stderr, files unchanged.
-rejected() {
-	local before after err rc=0
+# refused RC ARGS...: ksmctl set ARGS exits RC with one line, writes nothing.
+refused() {
+	local want=$1 before after err rc=0
+	shift
 	before=$(cat "$ksm"/*)
 	err=$(ctl set "$@" 2>&1 >/dev/null) || rc=$?
 	after=$(cat "$ksm"/*)
-	expect 1 "$rc" && expect "$before" "$after" && expect 1 "$(printf '%s\n' "$err" | wc -l)" &&
+	expect "$want" "$rc" && expect "$before" "$after" && expect 1 "$(printf '%s\n' "$err" | wc -l)" &&
 		[[ $err == ksmctl:* ]] || { echo "stderr: $err"; return 1; }
 }
-
-# Refused for the kernel's state (exit 3, as the kernel would), nothing written.
-refused_by_state() {
-	local before after err rc=0
-	before=$(cat "$ksm"/*)
-	err=$(ctl set "$@" 2>&1 >/dev/null) || rc=$?
-	after=$(cat "$ksm"/*)
-	expect 3 "$rc" && expect "$before" "$after" && expect 1 "$(printf '%s\n' "$err" | wc -l)" &&
-		[[ $err == ksmctl:* ]] || { echo "stderr: $err"; return 1; }
-}
+# Bad input: exit 1. Refused for the kernel's state: exit 3, as the kernel would.
+rejected() { refused 1 "$@"; }
+refused_by_state() { refused 3 "$@"; }
 
 t_bad_value() { rejected pages_to_scan=abc && rejected pages_to_scan=-1 &&
 		rejected run=3 && rejected advisor_mode=fast && rejected use_zero_pages=2; }

@@ -86,8 +86,8 @@ static inline int zram_swap_ready(void)
 	return found;
 }
 
-/* Frame number mapped at @p in this process (needs root); 0 if none. */
-static inline uint64_t pfn_of(const void *p)
+/* The /proc/self/pagemap entry of the page at @p; 0 on error. */
+static inline uint64_t pagemap_entry(const void *p)
 {
 	long psz = sysconf(_SC_PAGESIZE);
 	int fd = open("/proc/self/pagemap", O_RDONLY);
@@ -98,6 +98,14 @@ static inline uint64_t pfn_of(const void *p)
 	if (pread(fd, &ent, 8, (uintptr_t)p / psz * 8) != 8)
 		ent = 0;
 	close(fd);
+	return ent;
+}
+
+/* Frame number mapped at @p in this process (needs root); 0 if none. */
+static inline uint64_t pfn_of(const void *p)
+{
+	uint64_t ent = pagemap_entry(p);
+
 	if (!(ent & (1ULL << 63)))
 		return 0;
 	return ent & ((1ULL << 55) - 1);

@@ -1087,27 +1087,14 @@ static void test_kpageflags(void)
 		    why ? ": " : "", why ? why : "");
 }
 
-/* The pagemap entry of the page at @p (bits 55 soft-dirty, 57 uffd-wp). */
-static uint64_t pagemap_of(const void *p)
-{
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-	uint64_t ent = 0;
-
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &ent, 8, (uintptr_t)p / psize * 8) != 8)
-		ent = 0;
-	close(fd);
-	return ent;
-}
-
+/* pagemap bits: 55 soft-dirty, 57 uffd-wp. */
 #define PM_SOFT_DIRTY	(1ULL << 55)
 #define PM_UFFD_WP	(1ULL << 57)
 
 /* Do both pages at @p carry @bit in pagemap? */
 static bool both_have(const char *p, uint64_t bit)
 {
-	return (pagemap_of(p) & bit) && (pagemap_of(p + psize) & bit);
+	return (pagemap_entry(p) & bit) && (pagemap_entry(p + psize) & bit);
 }
 
 /*
