@@ -216,7 +216,7 @@ static const struct mm_walk_ops ksm_pte_walk_ops = {
 int ksm_unmerge_range(struct vm_area_struct *vma, unsigned long start,
 		      unsigned long end, bool lock_vma)
 {
-	unsigned long addr = start;
+	unsigned long addr = start, next;
 	struct ksm_pte_hunt hunt;
 	unsigned int i;
 	vm_fault_t ret;
@@ -232,6 +232,7 @@ int ksm_unmerge_range(struct vm_area_struct *vma, unsigned long start,
 		walk_page_range_vma(vma, addr, end, &ksm_pte_walk_ops, &hunt);
 		if (!hunt.nr)
 			return 0;
+		next = hunt.addr[0];
 		for (i = 0; i < hunt.nr; i++) {
 			cond_resched();
 			ret = handle_mm_fault(vma, hunt.addr[i],
@@ -239,11 +240,17 @@ int ksm_unmerge_range(struct vm_area_struct *vma, unsigned long start,
 					      FAULT_FLAG_REMOTE, NULL);
 			if (ret & VM_FAULT_OOM)
 				return -ENOMEM;
-			/* The mapping went away under us: nothing to undo. */
-			if (ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV))
-				return 0;
+			/*
+			 * The mapping went away under us (a truncated file
+			 * behind a private mapping): nothing to undo here,
+			 * go on after it.
+			 */
+			if (ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV)) {
+				next = hunt.addr[i] + PAGE_SIZE;
+				break;
+			}
 		}
-		addr = hunt.addr[0];
+		addr = next;
 	}
 	return 0;
 }
