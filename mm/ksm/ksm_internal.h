@@ -287,8 +287,6 @@ void ksm_recheck_due(unsigned int budget);
 /* merge.c */
 struct vm_area_struct *ksm_find_vma(struct mm_struct *mm, unsigned long addr);
 struct page *ksm_item_page(struct ksm_rmap_item *item);
-int ksm_break_one(struct vm_area_struct *vma, unsigned long addr,
-		  bool lock_vma);
 int ksm_unmerge_range(struct vm_area_struct *vma, unsigned long start,
 		      unsigned long end, bool lock_vma);
 void ksm_break_item(struct ksm_rmap_item *item);

@@ -97,42 +97,26 @@ static bool maps_ksm_page(struct vm_area_struct *vma, unsigned long addr)
 	return ksm;
 }
 
-/**
- * ksm_break_one() - give @addr a private copy again if it maps KSM memory
- * @vma: the vma, mmap_lock held
- * @addr: the address
- * @lock_vma: take the per-vma write lock first (madvise/prctl paths)
- *
- * An unsharing fault replaces the KSM folio or KSM zero page by an
- * exclusive anonymous page. The fault may back off (a racing pte update,
- * say), so it is repeated until the address no longer maps KSM memory or
- * the fault fails for good.
- *
- * Return: 0, or -ENOMEM if the fault ran out of memory.
+/*
+ * Give @addr of @vma (mmap_lock held) a private copy again if it maps KSM
+ * memory, undoing one merge. An unsharing fault replaces the KSM folio or
+ * KSM zero page by an exclusive anonymous page; the fault may back off (a
+ * racing pte update, say), so it is repeated until the address no longer
+ * maps KSM memory or the fault fails for good (out of memory, or SIGBUS/
+ * SIGSEGV: the mapping went away under us).
  */
-int ksm_break_one(struct vm_area_struct *vma, unsigned long addr,
-		  bool lock_vma)
+static void break_one(struct vm_area_struct *vma, unsigned long addr)
 {
 	vm_fault_t ret;
 
-	if (lock_vma)
-		vma_start_write(vma);
-	for (;;) {
+	do {
 		cond_resched();
 		if (!maps_ksm_page(vma, addr))
-			return 0;
+			return;
 		ret = handle_mm_fault(vma, addr,
 				      FAULT_FLAG_UNSHARE | FAULT_FLAG_REMOTE,
 				      NULL);
-		/*
-		 * SIGBUS/SIGSEGV: the mapping went away under us (truncation
-		 * of the file behind a private mapping), nothing left to do.
-		 */
-		if (ret & VM_FAULT_OOM)
-			return -ENOMEM;
-		if (ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV))
-			return 0;
-	}
+	} while (!(ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV)));
 }
 
 /* Does the pte at @addr map KSM memory (also while it migrates)? */
@@ -271,7 +255,7 @@ void ksm_break_item(struct ksm_rmap_item *item)
 	mmap_read_lock(mm);
 	vma = ksm_find_vma(mm, ksm_item_addr(item));
 	if (vma)
-		ksm_break_one(vma, ksm_item_addr(item), false);
+		break_one(vma, ksm_item_addr(item));
 	mmap_read_unlock(mm);
 }
 
@@ -481,13 +465,13 @@ static int merge_item(struct ksm_rmap_item *item, struct page *page,
 	return err;
 }
 
-/* Replace a page of zeroes by the zero page. 0 also if the vma is gone. */
-static int merge_zero(struct ksm_rmap_item *item, struct page *page)
+/* Replace a page of zeroes by the zero page, if its vma is still there. */
+static void merge_zero(struct ksm_rmap_item *item, struct page *page)
 {
 	unsigned long addr = ksm_item_addr(item);
 	struct mm_struct *mm = item->mm;
 	struct vm_area_struct *vma;
-	int err = 0;
+	int err;
 
 	mmap_read_lock(mm);
 	vma = ksm_find_vma(mm, addr);
@@ -497,7 +481,6 @@ static int merge_zero(struct ksm_rmap_item *item, struct page *page)
 					 mm, err);
 	}
 	mmap_read_unlock(mm);
-	return err;
 }
 
 /* Record a mapping of an existing KSM folio (typically after fork). */
@@ -552,7 +535,7 @@ static void undo_lone_ksm(struct ksm_rmap_item *item, struct folio *kfolio)
 		item->anon_vma = NULL;
 		vma = ksm_find_vma(mm, addr);
 		if (vma)
-			ksm_break_one(vma, addr, false);
+			break_one(vma, addr);
 	}
 	mmap_read_unlock(mm);
 }
