@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ksmtuned.conf: the shell-style KEY=value file of the classic ksmtuned,
- * read without a shell. Comments, blank lines, "export KEY=value", single
- * or double quotes and an empty value (meaning "use the default", as the
- * shell's ${KEY:-default} did) are accepted.
+ * read without a shell. What a shell would read as literal text is read
+ * the same way (quotes, backslashes, comments, "export", an empty value
+ * meaning "use the default" as the script's ${KEY:-default} did); what a
+ * shell would expand or run is refused with the line, the column and the
+ * character, and so are carriage returns and other control characters.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -49,60 +51,263 @@ static const struct key {
 	{ "KSM_POLL_INTERVAL", offsetof(struct tuned_conf, poll_interval), 0, 86400 },
 };
 
-/*
- * Split one line into key and value in place. Returns NULL for a blank or
- * comment line, or sets *bad to the reason when the line is malformed.
- */
-static char *split_line(char *line, char **val, const char **bad)
+/* Why a line was refused: "what "chars" at column N: advice". */
+static void refuse(char *why, size_t len, const char *line, const char *at,
+		   const char *what, int nchars, const char *advice)
 {
-	char *key, *p, *end;
+	snprintf(why, len, "%s \"%.*s\" at column %d: %s", what, nchars, at,
+		 (int)(at - line) + 1, advice);
+}
 
-	*bad = NULL;
-	while (isspace((unsigned char)*line))
-		line++;
-	if (!*line || *line == '#')
-		return NULL;
-	if (!strncmp(line, "export", 6) && (line[6] == ' ' || line[6] == '\t'))
-		for (line += 6; isspace((unsigned char)*line); )
-			line++;
-	key = line;
-	if (!isalpha((unsigned char)*key) && *key != '_') {
-		*bad = "expected KEY=value";
+#define NO_SHELL "ksmtuned reads the file without a shell; write the value itself"
+
+static bool name_start(char c)
+{
+	return isalpha((unsigned char)c) || c == '_';
+}
+
+static bool name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_';
+}
+
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Whether the "$" at @p starts an expansion (else the shell keeps it). */
+static bool is_dollar_expansion(const char *p)
+{
+	return name_start(p[1]) || isdigit((unsigned char)p[1]) ||
+	       (p[1] && strchr("{(@*#?-$!", p[1]));
+}
+
+/*
+ * Refuse a "$" at @p that starts an expansion; a "$" followed by anything
+ * else is literal to the shell too. Returns true when refused.
+ */
+static bool refuse_dollar(char *why, size_t len, const char *line, const char *p)
+{
+	int n = 2;
+
+	if (!is_dollar_expansion(p))
+		return false;
+	if (p[1] == '(' && p[2] == '(')
+		refuse(why, len, line, p, "arithmetic expansion", 3, NO_SHELL);
+	else if (p[1] == '(')
+		refuse(why, len, line, p, "command substitution", 2, NO_SHELL);
+	else {
+		if (name_start(p[1]))
+			while (name_char(p[n]))
+				n++;
+		refuse(why, len, line, p, "parameter expansion", n, NO_SHELL);
+	}
+	return true;
+}
+
+/*
+ * Characters no line may hold: a carriage return (a file saved with DOS
+ * line endings), other control characters, and a UTF-8 byte order mark.
+ */
+static bool refuse_bytes(const char *line, bool first, char *why, size_t len)
+{
+	const char *p;
+
+	if (first && !strncmp(line, "\xef\xbb\xbf", 3)) {
+		snprintf(why, len, "byte order mark (U+FEFF) at column 1: "
+			 "save the file as plain text without it");
+		return true;
+	}
+	for (p = line; *p; p++) {
+		if (*p == '\r') {
+			snprintf(why, len, "carriage return (\\r) at column %d: %s",
+				 (int)(p - line) + 1, p[1] ? "remove it" :
+				 "the file has DOS line endings; convert it with dos2unix");
+			return true;
+		}
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
+			snprintf(why, len, "control character (0x%02x) at column %d: remove it",
+				 (unsigned char)*p, (int)(p - line) + 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Read the value word at @p as the shell would read an assignment of
+ * literal text: unquoted characters, '...' (everything literal), "..."
+ * (\$ \` \" \\ escape, other backslashes stay), a backslash outside quotes
+ * escaping the next character, any of them concatenated. Anything the
+ * shell would expand or run is refused. The value is written in place
+ * over the word (it only shrinks); returns the end of the word, or NULL
+ * with @why set.
+ */
+static char *read_value(const char *line, char *p, char **val, char *why, size_t len)
+{
+	char *out = p, *open = p, quote = 0;
+
+	*val = p;
+	if (*p == '~') {
+		refuse(why, len, line, p, "tilde expansion", 1,
+		       "write the full path (" NO_SHELL ")");
 		return NULL;
 	}
-	for (p = key; isalnum((unsigned char)*p) || *p == '_'; p++)
-		;
+	while (*p && !blank(*p)) {
+		switch (*p) {
+		case '\'':
+			open = p;
+			quote = *p;
+			for (p++; *p && *p != '\''; )
+				*out++ = *p++;
+			if (!*p)
+				goto unterminated;
+			p++;
+			break;
+		case '"':
+			open = p;
+			quote = *p;
+			for (p++; *p && *p != '"'; ) {
+				if (*p == '\\' && p[1] && strchr("$`\"\\", p[1])) {
+					*out++ = p[1];
+					p += 2;
+					continue;
+				}
+				if (*p == '`') {
+					refuse(why, len, line, p, "command substitution", 1, NO_SHELL);
+					return NULL;
+				}
+				if (*p == '$' && refuse_dollar(why, len, line, p))
+					return NULL;
+				*out++ = *p++;
+			}
+			if (!*p)
+				goto unterminated;
+			p++;
+			break;
+		case '\\':
+			if (!p[1]) {
+				refuse(why, len, line, p, "line continuation", 1,
+				       "write each KEY=value on one line");
+				return NULL;
+			}
+			*out++ = p[1];
+			p += 2;
+			break;
+		case '$':
+			if (p[1] == '\'' || p[1] == '"') {
+				refuse(why, len, line, p, "quoting", 2,
+				       "use plain '...' or \"...\" quotes");
+				return NULL;
+			}
+			if (refuse_dollar(why, len, line, p))
+				return NULL;
+			*out++ = *p++;
+			break;
+		case '`':
+			refuse(why, len, line, p, "command substitution", 1, NO_SHELL);
+			return NULL;
+		case ';':
+			refuse(why, len, line, p, "semicolon", 1,
+			       "one KEY=value per line (" NO_SHELL ")");
+			return NULL;
+		case '&': case '|': case '<': case '>': case '(': case ')':
+			refuse(why, len, line, p, "shell operator", 1,
+			       "quote the value with '...' if the character belongs to it");
+			return NULL;
+		default:
+			*out++ = *p++;
+		}
+	}
+	/* Terminate the value without losing the character after the word. */
+	if (out < p) {
+		*out = '\0';
+	} else if (*p) {
+		*p++ = '\0';
+	}
+	return p;
+
+unterminated:
+	snprintf(why, len, "unterminated quote %s%c%s at column %d: close it on the same "
+		 "line (values cannot span lines)", quote == '"' ? "'" : "\"", quote,
+		 quote == '"' ? "'" : "\"", (int)(open - line) + 1);
+	return NULL;
+}
+
+/*
+ * Parse one line in place. Returns 1 with @key and @val set, 0 for a
+ * blank or comment line, -1 with @why set for a line ksmtuned refuses.
+ */
+static int parse_line(char *line, bool first, char **key, char **val,
+		      char *why, size_t len)
+{
+	char *p = line, *name;
+
+	if (refuse_bytes(line, first, why, len))
+		return -1;
+	while (blank(*p))
+		p++;
+	if (!*p || *p == '#')
+		return 0;
+	if (!strncmp(p, "export", 6) && (blank(p[6]) || !p[6])) {
+		for (p += 6; blank(*p); )
+			p++;
+		if (!name_start(*p)) {
+			snprintf(why, len, "expected KEY=value after export at column %d",
+				 (int)(p - line) + 1);
+			return -1;
+		}
+	}
+	name = p;
+	if (!name_start(*p)) {
+		refuse(why, len, line, p, "expected KEY=value, found", 1,
+		       "only KEY=value lines and # comments are read");
+		return -1;
+	}
+	while (name_char(*p))
+		p++;
 	if (*p != '=') {
-		/* The shell would run "KEY = value" as a command. */
-		*bad = "expected KEY=value (no spaces around '=')";
-		return NULL;
+		char *q = p;
+
+		while (blank(*q))
+			q++;
+		if (*q == '=' && q > p) {
+			/* The shell would run "KEY = value" as a command. */
+			snprintf(why, len, "expected KEY=value (no spaces around '=') at "
+				 "column %d", (int)(p - line) + 1);
+		} else if (name != line + strspn(line, " \t")) {
+			/* "export KEY": exporting is all that export does here. */
+			snprintf(why, len, "expected KEY=value after export at column %d",
+				 (int)(name - line) + 1);
+		} else if (!*p || blank(*p)) {
+			refuse(why, len, line, name, "expected KEY=value, found the command",
+			       (int)(p - name), "the file is read, not run by a shell");
+		} else {
+			refuse(why, len, line, p, "expected KEY=value, found", 1,
+			       "a KEY is made of letters, digits and '_'");
+		}
+		return -1;
 	}
 	*p++ = '\0';
-	if (*p == '"' || *p == '\'') {
-		end = strchr(p + 1, *p);
-		if (!end) {
-			*bad = "unterminated quote";
-			return NULL;
-		}
-		*val = p + 1;
-		*end++ = '\0';
-	} else {
-		*val = p;
-		end = p + strcspn(p, " \t#");
-		if (*end == '#' && end > p) {
-			*bad = "unquoted '#' in value";
-			return NULL;
-		}
-		if (*end)
-			*end++ = '\0';
+	p = read_value(line, p, val, why, len);
+	if (!p)
+		return -1;
+	while (blank(*p))
+		p++;
+	if (*p == ';') {
+		refuse(why, len, line, p, "semicolon", 1, "one KEY=value per line (" NO_SHELL ")");
+		return -1;
 	}
-	while (isspace((unsigned char)*end))
-		end++;
-	if (*end && *end != '#') {
-		*bad = "unexpected text after the value (quote values with spaces)";
-		return NULL;
+	if (*p && *p != '#') {
+		size_t n = strcspn(p, " \t");
+
+		refuse(why, len, line, p, "unexpected text", n > 40 ? 40 : (int)n,
+		       "one KEY=value per line; quote a value with spaces");
+		return -1;
 	}
-	return key;
+	*key = name;
+	return 1;
 }
 
 static int set_key(struct tuned_conf *c, const char *key, const char *val,
@@ -183,10 +388,9 @@ int tuned_conf_parse(struct tuned_conf *c, const char *name, const char *text,
 		     char *err, size_t errlen, tuned_warn_fn warn, void *arg)
 {
 	struct tuned_conf n = *c;
-	char *copy = strdup(text), *line, *next, *key, *val, reason[256];
-	const char *bad;
+	char *copy = strdup(text), *line, *next, *key = NULL, *val = NULL, reason[256];
 	bool unknown;
-	int lineno = 0, ret = 0;
+	int lineno = 0, ret = 0, kind;
 
 	if (!copy) {
 		snprintf(err, errlen, "%s: out of memory", name);
@@ -197,14 +401,16 @@ int tuned_conf_parse(struct tuned_conf *c, const char *name, const char *text,
 		if (next)
 			*next++ = '\0';
 		lineno++;
-		key = split_line(line, &val, &bad);
-		if (bad) {
-			snprintf(err, errlen, "%s:%d: %s", name, lineno, bad);
-			ret = -EINVAL;
-		} else if (key && set_key(&n, key, val, reason, sizeof(reason), &unknown)) {
+		kind = parse_line(line, lineno == 1, &key, &val, reason, sizeof(reason));
+		if (kind < 0) {
 			snprintf(err, errlen, "%s:%d: %s", name, lineno, reason);
 			ret = -EINVAL;
-		} else if (key && unknown && warn) {
+		} else if (!kind) {
+			continue;
+		} else if (set_key(&n, key, val, reason, sizeof(reason), &unknown)) {
+			snprintf(err, errlen, "%s:%d: %s", name, lineno, reason);
+			ret = -EINVAL;
+		} else if (unknown && warn) {
 			snprintf(reason, sizeof(reason), "%s:%d: unknown key '%s' ignored",
 				 name, lineno, key);
 			warn(reason, arg);
@@ -264,7 +470,16 @@ int tuned_conf_load(struct tuned_conf *c, const char *path, bool must_exist,
 		snprintf(err, errlen, "%s: read error", path);
 		ret = -EIO;
 	} else if (strlen(buf) != len) {
-		snprintf(err, errlen, "%s: binary file (NUL byte)", path);
+		const char *nul = buf + strlen(buf), *bol = buf, *p;
+		int lineno = 1;
+
+		for (p = buf; p < nul; p++)
+			if (*p == '\n') {
+				lineno++;
+				bol = p + 1;
+			}
+		snprintf(err, errlen, "%s:%d: NUL byte at column %d: not a text file",
+			 path, lineno, (int)(nul - bol) + 1);
 		ret = -EINVAL;
 	} else {
 		ret = tuned_conf_parse(&n, path, buf, err, errlen, warn, arg);

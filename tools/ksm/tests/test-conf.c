@@ -188,6 +188,143 @@ static bool test_malformed(void)
 	return true;
 }
 
+/*
+ * Shell syntax ksmtuned does not take: one line naming file:line, the
+ * column and the character, and nothing applied.
+ */
+static bool test_shell_syntax(void)
+{
+	static const struct {
+		const char *text, *err;
+	} cases[] = {
+		{ "KSM_NPAGES_MAX=900\r\n",
+		  "test.conf:1: carriage return (\\r) at column 19: the file has DOS line "
+		  "endings; convert it with dos2unix" },
+		{ "# comment\r\nKSM_NPAGES_MAX=900\r\n",
+		  "test.conf:1: carriage return (\\r) at column 10: the file has DOS line endings" },
+		{ "KSM_NPAGES_MAX=9\r00\n",
+		  "test.conf:1: carriage return (\\r) at column 17: " },
+		{ "\xef\xbb\xbfKSM_NPAGES_MAX=900\n",
+		  "test.conf:1: byte order mark (U+FEFF) at column 1: " },
+		{ "LOGFILE=/tmp/a\033b\n", "test.conf:1: control character (0x1b) at column 15" },
+		{ "\nLOGFILE=$(mktemp)\n", "test.conf:2: command substitution \"$(\" at column 9: " },
+		{ "KSM_NPAGES_MAX=$((600*2))\n",
+		  "test.conf:1: arithmetic expansion \"$((\" at column 16: " },
+		{ "LOGFILE=`mktemp`\n", "test.conf:1: command substitution \"`\" at column 9: " },
+		{ "LOGFILE=\"/x/`id -u`\"\n", "test.conf:1: command substitution \"`\" at column 13: " },
+		{ "LOGFILE=${LOGDIR}/ksm\n", "test.conf:1: parameter expansion \"${\" at column 9: " },
+		{ "LOGFILE=\"$LOGDIR/ksm\"\n",
+		  "test.conf:1: parameter expansion \"$LOGDIR\" at column 10: " },
+		{ "KSM_NPAGES_MAX=$1\n", "test.conf:1: parameter expansion \"$1\" at column 16: " },
+		{ "LOGFILE=$'/x'\n", "test.conf:1: quoting \"$'\" at column 9: " },
+		{ "LOGFILE=~/ksmtuned.log\n", "test.conf:1: tilde expansion \"~\" at column 9: " },
+		{ "KSM_NPAGES_MAX=900; KSM_NPAGES_MIN=100\n",
+		  "test.conf:1: semicolon \";\" at column 19: one KEY=value per line" },
+		{ "KSM_NPAGES_MAX=900 ;\n", "test.conf:1: semicolon \";\" at column 20: " },
+		{ "KSM_NPAGES_MAX=900 KSM_NPAGES_MIN=100\n",
+		  "test.conf:1: unexpected text \"KSM_NPAGES_MIN=100\" at column 20: " },
+		{ "KSM_PROC_MATCH=^qemu(-kvm)$\n",
+		  "test.conf:1: shell operator \"(\" at column 21: " },
+		{ "KSM_NPAGES_MAX=900&\n", "test.conf:1: shell operator \"&\" at column 19: " },
+		{ "LOGFILE=/var/log/ksm|tee\n", "test.conf:1: shell operator \"|\" at column 21: " },
+		{ "KSM_SLEEP_MSEC='10\n", "test.conf:1: unterminated quote \"'\" at column 16: " },
+		{ "LOGFILE=\"a\"b\"\n", "test.conf:1: unterminated quote '\"' at column 13: " },
+		{ "LOGFILE=/var/log/\\\n", "test.conf:1: line continuation \"\\\" at column 18: " },
+		{ "export\n", "test.conf:1: expected KEY=value after export" },
+		{ "export KSM_NPAGES_MAX\n", "test.conf:1: expected KEY=value after export" },
+		{ "source /etc/default/ksm\n",
+		  "test.conf:1: expected KEY=value, found the command \"source\" at column 1" },
+		{ ". /etc/default/ksm\n", "test.conf:1: expected KEY=value, found \".\" at column 1" },
+		{ "KSM_NPAGES_MAX+=5\n", "test.conf:1: expected KEY=value, found \"+\" at column 15" },
+		{ "KSM_NPAGES_MAX =5\n",
+		  "test.conf:1: expected KEY=value (no spaces around '=') at column 15" },
+	};
+	struct tuned_conf c, d;
+	char err[256];
+	size_t i;
+
+	tuned_conf_defaults(&d);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (!parse(&c, cases[i].text, err, sizeof(err)) ||
+		    !strstr(err, cases[i].err) || strchr(err, '\n') || strchr(err, '\r')) {
+			printf("# case %zu: got error '%s', expected '%s'\n", i, err,
+			       cases[i].err);
+			return false;
+		}
+		CHECK(conf_same(&c, &d));
+	}
+	return true;
+}
+
+/* What the shell would read literally, ksmtuned reads the same way. */
+static bool test_shell_quoting(void)
+{
+	static const struct {
+		const char *text, *logfile;
+	} cases[] = {
+		{ "LOGFILE='/var/log/$x `y` \\z'\n", "/var/log/$x `y` \\z" },
+		{ "LOGFILE=\"/a\\$b\\`c\\\"d\\\\e\\f\"\n", "/a$b`c\"d\\e\\f" },
+		{ "LOGFILE=/var/log/'ksm tuned'\".log\"\n", "/var/log/ksm tuned.log" },
+		{ "LOGFILE=/var/log/ksm\\ tuned.log\n", "/var/log/ksm tuned.log" },
+		{ "LOGFILE=/var/log/a#b # comment\n", "/var/log/a#b" },
+		{ "LOGFILE=/cost$ \n", "/cost$" },
+		{ "LOGFILE=\"/cost$\"\n", "/cost$" },
+		{ "LOGFILE=/a/~b*?[c]{d,e}!\n", "/a/~b*?[c]{d,e}!" },
+		{ "\texport\tLOGFILE=/x\t\n", "/x" },
+		{ "LOGFILE=/caf\xc3\xa9\n", "/caf\xc3\xa9" },
+	};
+	struct tuned_conf c;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (parse(&c, cases[i].text, err, sizeof(err)) ||
+		    strcmp(c.logfile, cases[i].logfile)) {
+			printf("# case %zu: error '%s', LOGFILE '%s', expected '%s'\n", i, err,
+			       c.logfile, cases[i].logfile);
+			return false;
+		}
+	}
+	CHECK_EQ(parse(&c, "KSM_PROC_MATCH=\"^qemu$\"\n", err, sizeof(err)), 0);
+	CHECK(!strcmp(c.proc_match, "^qemu$"));
+	CHECK_EQ(nwarnings, 0);
+	return true;
+}
+
+/* A whole file with DOS line endings, as loaded from disk. */
+static bool test_load_crlf(void)
+{
+	const char *root = fr_create();
+	struct tuned_conf c;
+	char path[512], err[512];
+
+	CHECK(root);
+	CHECK(!fr_write(root, "ksmtuned.conf", "KSM_NPAGES_MAX=3000\n"));
+	snprintf(path, sizeof(path), "%s/ksmtuned.conf", root);
+	CHECK_EQ(tuned_conf_load(&c, path, true, err, sizeof(err), NULL, NULL), 0);
+	CHECK(!fr_write(root, "ksmtuned.conf",
+			"# edited on Windows\r\nKSM_NPAGES_MAX=4000\r\n"));
+	CHECK(tuned_conf_load(&c, path, true, err, sizeof(err), NULL, NULL) < 0);
+	CHECK_EQ(c.npages_max, 3000);
+	CHECK(!strncmp(err, path, strlen(path)));
+	CHECK(strstr(err, "ksmtuned.conf:1: carriage return (\\r) at column 20: the file "
+		      "has DOS line endings; convert it with dos2unix"));
+	/* A NUL byte names its line too. */
+	CHECK(!fr_write(root, "ksmtuned.conf", "KSM_NPAGES_MAX=4000\nx"));
+	{
+		FILE *f = fopen(path, "a");
+
+		CHECK(f);
+		fputc('\0', f);
+		fclose(f);
+	}
+	CHECK(tuned_conf_load(&c, path, true, err, sizeof(err), NULL, NULL) < 0);
+	CHECK(strstr(err, "ksmtuned.conf:2: NUL byte at column 2"));
+	CHECK_EQ(c.npages_max, 3000);
+	fr_destroy(root);
+	return true;
+}
+
 static bool test_unknown_key(void)
 {
 	struct tuned_conf c;
@@ -278,6 +415,10 @@ static const struct tap_test tests[] = {
 	{ "conf: Fedora-style file, all commented", test_fedora_file },
 	{ "conf: Fedora-style file, uncommented", test_fedora_file_uncommented },
 	{ "conf: malformed lines name file:line", test_malformed },
+	{ "conf: shell syntax not supported names line, column, character",
+	  test_shell_syntax },
+	{ "conf: shell quoting read as the shell would", test_shell_quoting },
+	{ "conf: DOS line endings and NUL bytes in a loaded file", test_load_crlf },
 	{ "conf: unknown key warns", test_unknown_key },
 	{ "conf: empty value means default", test_empty_value },
 	{ "conf: KSM_PROC_MATCH", test_proc_match },
