@@ -2,43 +2,74 @@
 /*
  * ksmctl: show and tune Kernel Samepage Merging.
  *
- * Tables and JSON come from libsmartcols, so the output looks and parses
- * like the util-linux tools; --prometheus prints the text exposition format.
+ * In the manner of util-linux's tools: one table of columns (infos[])
+ * that -o/--output, --output-all, --list-columns and --help all read,
+ * sizes human-readable unless --bytes, tables and JSON from libsmartcols.
+ * This file has the command line and the parameter commands; ps.c the
+ * processes, prometheus.c the text exposition format.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
-#include <libsmartcols.h>
+#include "ksmctl.h"
 
-#include "ksm.h"
+struct ksmctl_opts opt = { .top = 10 };
 
-/* Exit codes, documented in ksmctl(8). */
-enum {
-	EXIT_OK = 0,
-	EXIT_USAGE = 1,		/* bad command line or value: nothing written */
-	EXIT_NOKSM = 2,		/* no KSM, or no such file on this kernel */
-	EXIT_SYSTEM = 3,	/* the kernel refused, or I/O failed */
+#define P VIEW_PARAM
+#define PR VIEW_PROC
+#define R SCOLS_FL_RIGHT
+#define T SCOLS_FL_TRUNC
+
+const struct colinfo infos[NCOLS] = {
+	[COL_NAME] = { "NAME", 0.25, 0, CK_STRING, P,
+		       "parameter: its file in /sys/kernel/mm/ksm" },
+	[COL_FIELD] = { "FIELD", 0.25, 0, CK_STRING, P,
+			"typed-parameter field: NAME, or libvirt's shm_* name" },
+	[COL_VALUE] = { "VALUE", 0.1, R, CK_LITERAL, P, "current value" },
+	[COL_SIZE] = { "SIZE", 5, R, CK_SIZE, P,
+		       "memory a page or byte count stands for" },
+	[COL_TYPE] = { "TYPE", 6, 0, CK_STRING, P,
+		       "type: int, uint, llong, ullong, boolean or string" },
+	[COL_ACCESS] = { "ACCESS", 2, 0, CK_STRING, P,
+			 "rw for a tunable, ro for a statistic" },
+	[COL_ALIAS] = { "ALIAS", 0.2, 0, CK_STRING, P,
+			"libvirt's name for it (shm_*)" },
+	[COL_DESC] = { "DESCRIPTION", 0.4, T, CK_STRING, P, "what it is" },
+	[COL_PID] = { "PID", 5, R, CK_NUMBER, PR, "process ID" },
+	[COL_COMM] = { "COMM", 0.1, 0, CK_STRING, PR, "command name" },
+	[COL_COMMAND] = { "COMMAND", 0.3, T, CK_STRING, PR,
+			  "VM name (qemu's -name), else the full command line" },
+	[COL_ARGS] = { "ARGS", 0.3, T, CK_STRING, PR, "full command line" },
+	[COL_VM] = { "VM", 0.1, 0, CK_STRING, PR,
+		     "VM name: qemu's -name guest=NAME or -name NAME" },
+	[COL_CGROUP] = { "CGROUP", 0.2, T, CK_STRING, PR, "cgroup v2 path" },
+	[COL_MODE] = { "MODE", 7, 0, CK_STRING, PR,
+		       "KSM enabled for the whole process (prctl) or by madvise" },
+	[COL_MERGING] = { "MERGING", 5, R, CK_NUMBER, PR,
+			  "pages merged (ksm_merging_pages)" },
+	[COL_SAVED] = { "SAVED", 5, R, CK_SIZE, PR,
+			"memory of the merged pages (MERGING times the page size)" },
+	[COL_PROFIT] = { "PROFIT", 5, R, CK_SIZE, PR,
+			 "memory saved minus KSM's metadata (ksm_process_profit)" },
+	[COL_RMAP_ITEMS] = { "RMAP_ITEMS", 5, R, CK_NUMBER, PR,
+			     "KSM reverse-map items (ksm_rmap_items)" },
+	[COL_ZERO_PAGES] = { "ZERO_PAGES", 5, R, CK_NUMBER, PR,
+			     "empty pages merged with the zero page (ksm_zero_pages)" },
+	[COL_RSS] = { "RSS", 5, R, CK_SIZE, PR, "resident memory (VmRSS)" },
 };
 
-enum format { FMT_TABLE, FMT_JSON, FMT_PROMETHEUS };
+#undef P
+#undef PR
+#undef R
+#undef T
 
-static struct {
-	enum format format;
-	bool noheadings;
-	bool raw;
-	bool value_only;
-	int top;
-	struct ksm k;
-} opt = { .top = 10 };
-
-#define MIB (1024.0 * 1024.0)
-
-static void __attribute__((format(printf, 1, 2))) warnx(const char *fmt, ...)
+void warnx(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -49,7 +80,13 @@ static void __attribute__((format(printf, 1, 2))) warnx(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static int need_ksm(void)
+void oom(void)
+{
+	warnx("out of memory");
+	exit(EXIT_SYSTEM);
+}
+
+int need_ksm(void)
 {
 	if (ksm_available(&opt.k))
 		return 0;
@@ -58,8 +95,206 @@ static int need_ksm(void)
 	return EXIT_NOKSM;
 }
 
+/* ---- columns and tables ------------------------------------------------- */
+
+static int column_lookup(const char *name, size_t len)
+{
+	int i;
+
+	for (i = 0; i < NCOLS; i++)
+		if (strlen(infos[i].name) == len && !strncasecmp(infos[i].name, name, len))
+			return i;
+	return -1;
+}
+
+static const char *view_commands(unsigned int view)
+{
+	return view == VIEW_PARAM ? "get and params" : "ps and status";
+}
+
+int select_columns(unsigned int view, const int *defaults, size_t ndefaults)
+{
+	const char *s = opt.output;
+	size_t i;
+
+	opt.ncolumns = 0;
+	if (opt.output_all) {
+		for (i = 0; i < NCOLS; i++)
+			if (infos[i].view & view)
+				opt.columns[opt.ncolumns++] = i;
+		return 0;
+	}
+	/* "-o +LIST" adds to the defaults, as util-linux's tools do. */
+	if (!s || *s == '+') {
+		memcpy(opt.columns, defaults, ndefaults * sizeof(*defaults));
+		opt.ncolumns = ndefaults;
+		if (!s)
+			return 0;
+		s++;
+	}
+	while (*s) {
+		size_t len = strcspn(s, ",");
+		int id = column_lookup(s, len);
+
+		if (id < 0) {
+			warnx("unknown column: %.*s (see 'ksmctl --list-columns')", (int)len, s);
+			return EXIT_USAGE;
+		}
+		if (!(infos[id].view & view)) {
+			warnx("column %s is not shown by %s (see 'ksmctl --list-columns')",
+			      infos[id].name, view_commands(view));
+			return EXIT_USAGE;
+		}
+		if (opt.ncolumns == sizeof(opt.columns) / sizeof(opt.columns[0])) {
+			warnx("too many columns in '%s'", opt.output);
+			return EXIT_USAGE;
+		}
+		opt.columns[opt.ncolumns++] = id;
+		s += len;
+		if (*s == ',')
+			s++;
+	}
+	if (!opt.ncolumns) {
+		warnx("no columns in '%s'", opt.output);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int json_type_of_kind(enum col_kind kind)
+{
+	switch (kind) {
+	case CK_NUMBER:
+	case CK_LITERAL:
+		return SCOLS_JSON_NUMBER;
+	case CK_SIZE:
+		/* util-linux: sizes are numbers only in --bytes mode. */
+		return opt.bytes ? SCOLS_JSON_NUMBER : SCOLS_JSON_STRING;
+	default:
+		return SCOLS_JSON_STRING;
+	}
+}
+
+struct libscols_table *new_table(const char *name)
+{
+	struct libscols_table *tb = scols_new_table();
+
+	if (!tb)
+		oom();
+	scols_table_set_name(tb, name);
+	scols_table_enable_json(tb, opt.format == FMT_JSON);
+	scols_table_enable_noheadings(tb, opt.noheadings);
+	scols_table_enable_raw(tb, opt.raw);
+	return tb;
+}
+
+struct libscols_column *json_column(struct libscols_table *tb, const char *name,
+				    int json_type, int flags)
+{
+	struct libscols_column *cl = scols_table_new_column(tb, name, 0, flags);
+
+	if (!cl || scols_column_set_json_type(cl, json_type))
+		oom();
+	return cl;
+}
+
+void add_columns(struct libscols_table *tb)
+{
+	size_t i;
+
+	for (i = 0; i < opt.ncolumns; i++) {
+		const struct colinfo *ci = &infos[opt.columns[i]];
+		struct libscols_column *cl;
+
+		cl = scols_table_new_column(tb, ci->name, ci->whint, ci->flags);
+		if (!cl || scols_column_set_json_type(cl, json_type_of_kind(ci->kind)))
+			oom();
+	}
+}
+
+void set_cell(struct libscols_line *ln, size_t col, const char *data)
+{
+	/* NULL (or "") is null in JSON. */
+	if (scols_line_set_data(ln, col, data))
+		oom();
+}
+
+int print_table(struct libscols_table *tb)
+{
+	int ret = scols_print_table(tb);
+
+	scols_unref_table(tb);
+	return ret ? EXIT_SYSTEM : EXIT_OK;
+}
+
+void size_str(char *buf, size_t len, long long bytes)
+{
+	static const char units[] = "BKMGTPE";
+	unsigned long long v = bytes < 0 ? -(unsigned long long)bytes : (unsigned long long)bytes;
+	const char *sign = bytes < 0 ? "-" : "";
+	unsigned long long frac;
+	int e = 0;
+
+	if (opt.bytes) {
+		snprintf(buf, len, "%lld", bytes);
+		return;
+	}
+	while (e < 6 && v >= (1ULL << (10 * (e + 1))))
+		e++;
+	if (!e) {
+		snprintf(buf, len, "%s%lluB", sign, v);
+		return;
+	}
+	/* One decimal, rounded, dropped when it is zero: 1.5M, 16M. */
+	frac = ((v & ((1ULL << (10 * e)) - 1)) * 10 + (1ULL << (10 * e - 1))) >> (10 * e);
+	v >>= 10 * e;
+	if (frac == 10) {
+		v++;
+		frac = 0;
+	}
+	if (frac)
+		snprintf(buf, len, "%s%llu.%llu%c", sign, v, frac, units[e]);
+	else
+		snprintf(buf, len, "%s%llu%c", sign, v, units[e]);
+}
+
+/* ---- parameters ----------------------------------------------------------- */
+
+enum unit param_unit(const char *name)
+{
+	static const struct {
+		const char *name;
+		enum unit unit;
+	} units[] = {
+		{ "pages_shared", U_PAGES }, { "pages_sharing", U_PAGES },
+		{ "pages_unshared", U_PAGES }, { "pages_volatile", U_PAGES },
+		{ "ksm_zero_pages", U_PAGES }, { "general_profit", U_BYTES },
+		{ "sleep_millisecs", U_MSEC },
+		{ "stable_node_chains_prune_millisecs", U_MSEC },
+		{ "advisor_target_scan_time", U_SEC }, { "advisor_max_cpu", U_PERCENT },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(units[i].name, name))
+			return units[i].unit;
+	return U_NONE;
+}
+
+double param_number(const struct ksm_typed_param *p)
+{
+	switch (p->type) {
+	case KSM_PARAM_INT:	return p->value.i;
+	case KSM_PARAM_UINT:	return p->value.ui;
+	case KSM_PARAM_LLONG:	return p->value.l;
+	case KSM_PARAM_ULLONG:	return p->value.ul;
+	case KSM_PARAM_BOOLEAN:	return p->value.b;
+	default:		return 0;
+	}
+}
+
 /* Report a failed access to @idx with the kernel's reason and our advice. */
-static int fail_param(const char *what, int idx, const char *value, int err)
+int fail_param(const char *what, int idx, const char *value, int err)
 {
 	const struct ksm_param_desc *d = ksm_param_desc(idx);
 	const char *hint = ksm_param_hint(idx, err);
@@ -68,227 +303,6 @@ static int fail_param(const char *what, int idx, const char *value, int err)
 	      value ? value : "", strerror(-err), hint ? "; " : "", hint ? hint : "");
 	return err == -ENOENT ? EXIT_NOKSM : EXIT_SYSTEM;
 }
-
-/* ---- libsmartcols output ---------------------------------------------- */
-
-struct col {
-	const char *name;
-	int json_type;
-	int flags;
-};
-
-static struct libscols_table *new_table(const char *name, const struct col *cols,
-					size_t ncols)
-{
-	struct libscols_table *tb = scols_new_table();
-	size_t i;
-
-	if (!tb) {
-		warnx("out of memory");
-		exit(EXIT_SYSTEM);
-	}
-	scols_table_set_name(tb, name);
-	scols_table_enable_json(tb, opt.format == FMT_JSON);
-	scols_table_enable_noheadings(tb, opt.noheadings);
-	scols_table_enable_raw(tb, opt.raw);
-	for (i = 0; i < ncols; i++) {
-		struct libscols_column *cl;
-
-		cl = scols_table_new_column(tb, cols[i].name, 0, cols[i].flags);
-		if (!cl) {
-			warnx("out of memory");
-			exit(EXIT_SYSTEM);
-		}
-		scols_column_set_json_type(cl, cols[i].json_type);
-	}
-	return tb;
-}
-
-static void add_row(struct libscols_table *tb, const char *const *cells, size_t n)
-{
-	struct libscols_line *ln = scols_table_new_line(tb, NULL);
-	size_t i;
-
-	for (i = 0; ln && i < n; i++)
-		if (scols_line_set_data(ln, i, cells[i]))
-			ln = NULL;
-	if (!ln) {
-		warnx("out of memory");
-		exit(EXIT_SYSTEM);
-	}
-}
-
-/* One name/value pair; the JSON type says how to print it there. */
-struct kv {
-	const char *name;
-	char value[64];
-	int json_type;
-	bool absent;		/* not on this kernel: null in JSON */
-};
-
-static void set_cell(struct libscols_line *ln, size_t col, const char *data)
-{
-	/* NULL (or "") is written as null in JSON. */
-	if (scols_line_set_data(ln, col, data)) {
-		warnx("out of memory");
-		exit(EXIT_SYSTEM);
-	}
-}
-
-static struct libscols_column *json_column(struct libscols_table *tb, const char *name,
-					   int json_type, int flags)
-{
-	struct libscols_column *cl = scols_table_new_column(tb, name, 0, flags);
-
-	if (!cl || scols_column_set_json_type(cl, json_type)) {
-		warnx("out of memory");
-		exit(EXIT_SYSTEM);
-	}
-	return cl;
-}
-
-/*
- * Humans get a NAME/VALUE list; JSON gets one object whose members are the
- * names, so that a value keeps its type (numbers unquoted).
- */
-static struct libscols_table *kv_table(const char *name, const struct kv *kv,
-				       size_t n)
-{
-	static const struct col cols[] = {
-		{ "NAME", SCOLS_JSON_STRING, 0 },
-		{ "VALUE", SCOLS_JSON_STRING, SCOLS_FL_RIGHT },
-	};
-	struct libscols_table *tb;
-	struct libscols_line *ln;
-	size_t i;
-
-	if (opt.format != FMT_JSON) {
-		tb = new_table(name, cols, opt.value_only ? 0 : 2);
-		if (opt.value_only) {
-			/* Values only, one per line, for scripts. */
-			scols_table_enable_noheadings(tb, 1);
-			scols_table_new_column(tb, "VALUE", 0, 0);
-		}
-		for (i = 0; i < n; i++) {
-			const char *cells[] = { kv[i].name, kv[i].value };
-
-			if (opt.value_only)
-				add_row(tb, cells + 1, 1);
-			else
-				add_row(tb, cells, 2);
-		}
-		return tb;
-	}
-	tb = new_table(name, NULL, 0);
-	for (i = 0; i < n; i++)
-		json_column(tb, kv[i].name, kv[i].json_type, 0);
-	ln = scols_table_new_line(tb, NULL);
-	if (!ln) {
-		warnx("out of memory");
-		exit(EXIT_SYSTEM);
-	}
-	for (i = 0; i < n; i++)
-		set_cell(ln, i, kv[i].absent ? NULL : kv[i].value);
-	return tb;
-}
-
-/* Print and free @tb[0..n-1], one after the other (JSON has only one). */
-static int print_tables(struct libscols_table **tb, size_t n)
-{
-	size_t i;
-	int ret = 0;
-
-	for (i = 0; i < n; i++) {
-		if (i)
-			fputc('\n', stdout);
-		ret |= scols_print_table(tb[i]);
-		scols_unref_table(tb[i]);
-	}
-	return ret ? EXIT_SYSTEM : EXIT_OK;
-}
-
-/* ---- Prometheus text exposition format --------------------------------- */
-
-/* Escape backslash, double quote and newline, as label values need. */
-static void prom_escape(char *dst, size_t len, const char *s)
-{
-	size_t o = 0;
-
-	for (; *s && o + 3 < len; s++) {
-		if (*s == '\\' || *s == '"' || *s == '\n')
-			dst[o++] = '\\';
-		dst[o++] = *s == '\n' ? 'n' : *s;
-	}
-	dst[o] = '\0';
-}
-
-/* HELP and TYPE go out once, before the first sample of a metric. */
-static void prom_sample(const char *metric, const char *help, const char *type,
-			const char *labels, const char *value)
-{
-	static char last[128];
-
-	if (strcmp(last, metric)) {
-		snprintf(last, sizeof(last), "%s", metric);
-		printf("# HELP %s %s\n# TYPE %s %s\n", metric, help, metric, type);
-	}
-	printf("%s%s %s\n", metric, labels ? labels : "", value);
-}
-
-static void prom_param(const struct ksm_param_desc *d,
-		       const struct ksm_typed_param *p)
-{
-	char metric[128], value[64], labels[96];
-
-	/* ksm_zero_pages already carries the prefix. */
-	snprintf(metric, sizeof(metric), "%s%s",
-		 strncmp(d->name, "ksm_", 4) ? "ksm_" : "", d->name);
-	if (p->type == KSM_PARAM_STRING) {
-		/* A choice is an info-style gauge: the selected label is 1. */
-		snprintf(labels, sizeof(labels), "{%s=\"%s\"}",
-			 strcmp(d->name, "advisor_mode") ? "value" : "mode",
-			 p->value.s);
-		prom_sample(metric, d->help, "gauge", labels, "1");
-		return;
-	}
-	ksm_param_format(p, value, sizeof(value));
-	prom_sample(metric, d->help, d->flags & KSM_PF_COUNTER ? "counter" : "gauge",
-		    NULL, value);
-}
-
-/* Per-process samples, labelled with pid and comm. */
-static void prom_procs(const struct ksm_proc_stat *ps, size_t n)
-{
-	static const struct {
-		const char *metric, *help;
-		size_t off;
-	} m[] = {
-		{ "ksm_process_merging_pages", "pages of the process merged by KSM",
-		  offsetof(struct ksm_proc_stat, merging_pages) },
-		{ "ksm_process_profit_bytes", "bytes KSM saves for the process, minus metadata",
-		  offsetof(struct ksm_proc_stat, process_profit) },
-		{ "ksm_process_rmap_items", "KSM reverse-map items of the process",
-		  offsetof(struct ksm_proc_stat, rmap_items) },
-		{ "ksm_process_zero_pages", "empty pages of the process merged with the zero page",
-		  offsetof(struct ksm_proc_stat, zero_pages) },
-	};
-	char labels[192], comm[sizeof(ps->comm) * 2], v[32];
-	size_t i, j;
-
-	for (j = 0; j < sizeof(m) / sizeof(m[0]); j++) {
-		for (i = 0; i < n; i++) {
-			/* comm is the process's own choice: escape it. */
-			prom_escape(comm, sizeof(comm), ps[i].comm);
-			snprintf(labels, sizeof(labels), "{pid=\"%d\",comm=\"%s\"}",
-				 ps[i].pid, comm);
-			snprintf(v, sizeof(v), "%lld",
-				 *(const long long *)((const char *)&ps[i] + m[j].off));
-			prom_sample(m[j].metric, m[j].help, "gauge", labels, v);
-		}
-	}
-}
-
-/* ---- commands ---------------------------------------------------------- */
 
 static int json_type_of(int type)
 {
@@ -304,31 +318,12 @@ static int json_type_of(int type)
 	}
 }
 
-static void param_kv(const struct ksm_typed_param *p, struct kv *kv)
-{
-	memset(kv, 0, sizeof(*kv));
-	kv->name = ksm_param_desc(ksm_param_lookup(p->field))->name;
-	kv->json_type = json_type_of(p->type);
-	ksm_param_format(p, kv->value, sizeof(kv->value));
-}
-
-/* Parameter @idx that this kernel lacks: null in JSON. */
-static void absent_kv(int idx, struct kv *kv)
-{
-	const struct ksm_param_desc *d = ksm_param_desc(idx);
-
-	memset(kv, 0, sizeof(*kv));
-	kv->name = d->name;
-	kv->json_type = json_type_of(d->type);
-	kv->absent = true;
-}
-
 /*
- * @p as a JSON literal, for the VALUE column of "params -J", which mixes
- * types: libsmartcols 2.38 sets one JSON type per column, and writes the
- * cells of a NUMBER column verbatim, so each cell carries its own literal.
- * Only the fixed choice words of a STRING parameter get here (they need
- * no escaping); anything else is null.
+ * @p as a JSON literal, for a VALUE column, which mixes types:
+ * libsmartcols 2.38 sets one JSON type per column and writes the cells of
+ * a NUMBER column verbatim, so each cell carries its own literal. Only the
+ * fixed choice words of a STRING parameter get here (they need no
+ * escaping); anything else is null.
  */
 static void json_literal(const struct ksm_typed_param *p, char *buf, size_t len)
 {
@@ -351,240 +346,161 @@ static void json_literal(const struct ksm_typed_param *p, char *buf, size_t len)
 	}
 }
 
+/* One row of the parameter view; @p is NULL for a file this kernel lacks. */
+static void param_row(struct libscols_table *tb, int idx, const char *field,
+		      const struct ksm_typed_param *p)
+{
+	const struct ksm_param_desc *d = ksm_param_desc(idx);
+	struct libscols_line *ln = scols_table_new_line(tb, NULL);
+	char buf[64];
+	size_t i;
+
+	if (!ln)
+		oom();
+	for (i = 0; i < opt.ncolumns; i++) {
+		const char *data = NULL;
+		enum unit u;
+
+		buf[0] = '\0';
+		switch (opt.columns[i]) {
+		case COL_NAME:	 data = d->name; break;
+		case COL_FIELD:	 data = field; break;
+		case COL_TYPE:	 data = ksm_param_type_name(d->type); break;
+		case COL_ACCESS: data = d->flags & KSM_PF_WRITABLE ? "rw" : "ro"; break;
+		case COL_ALIAS:	 data = d->alias; break;
+		case COL_DESC:	 data = d->help; break;
+		case COL_VALUE:
+			if (!p)
+				break;
+			if (opt.format == FMT_JSON)
+				json_literal(p, buf, sizeof(buf));
+			else
+				ksm_param_format(p, buf, sizeof(buf));
+			data = buf;
+			break;
+		case COL_SIZE:
+			u = param_unit(d->name);
+			if (!p || (u != U_PAGES && u != U_BYTES))
+				break;
+			size_str(buf, sizeof(buf), (long long)param_number(p) *
+				 (u == U_PAGES ? opt.k.page_size : 1));
+			data = buf;
+			break;
+		}
+		set_cell(ln, i, data);
+	}
+}
+
+/* "get -J" without -o: one object, its members the names, typed. */
+static int get_json_object(const int *ids, int n, bool all)
+{
+	struct libscols_table *tb = new_table("ksm");
+	struct libscols_line *ln;
+	struct ksm_typed_param p;
+	char v[64];
+	int i, col = 0, ret;
+
+	ln = NULL;
+	for (i = 0; i < n; i++)
+		json_column(tb, ksm_param_desc(ids[i])->name,
+			    json_type_of(ksm_param_desc(ids[i])->type), 0);
+	ln = scols_table_new_line(tb, NULL);
+	if (!ln)
+		oom();
+	for (i = 0; i < n; i++, col++) {
+		ret = ksm_param_get(&opt.k, ids[i], &p);
+		if (ret == -ENOENT && all) {
+			set_cell(ln, col, NULL);
+			continue;
+		}
+		if (ret) {
+			scols_unref_table(tb);
+			return fail_param("read", ids[i], NULL, ret);
+		}
+		ksm_param_format(&p, v, sizeof(v));
+		set_cell(ln, col, v);
+	}
+	return print_table(tb);
+}
+
 /*
- * Read the parameters named in @names (all of them when @n is 0; files
- * missing on this kernel are then skipped, or null in JSON). Unknown names
- * fail first.
+ * The parameters named in @names, or all of them (files missing on this
+ * kernel are then skipped, or null in JSON). Unknown names fail first.
  */
 static int cmd_get(char **names, int n)
 {
-	int cnt = ksm_param_count(), total = n ? n : cnt, nout = 0, i, ret;
-	struct ksm_typed_param p[cnt > n ? cnt : n];
-	struct kv kv[cnt > n ? cnt : n];
+	static const int defaults[] = { COL_NAME, COL_VALUE, COL_DESC };
+	static const int value_only[] = { COL_VALUE };
+	int cnt = ksm_param_count(), total = n ? n : cnt, i, ret;
+	int ids[cnt > n ? cnt : n];
 	struct libscols_table *tb;
 
-	for (i = 0; i < n; i++) {
-		if (ksm_param_lookup(names[i]) < 0) {
+	for (i = 0; i < total; i++) {
+		ids[i] = n ? ksm_param_lookup(names[i]) : i;
+		if (ids[i] < 0) {
 			warnx("unknown KSM parameter '%s' (see 'ksmctl get')", names[i]);
 			return EXIT_USAGE;
 		}
 	}
+	if (opt.format == FMT_PROMETHEUS) {
+		ret = prom_open();
+		return prom_close(ret ?: prom_params(ids, total, !n));
+	}
+	if (opt.value_only) {
+		memcpy(opt.columns, value_only, sizeof(value_only));
+		opt.ncolumns = 1;
+		/* Values only, one per line, unpadded, for scripts. */
+		opt.noheadings = true;
+		opt.raw = true;
+	} else {
+		if (opt.format == FMT_JSON && !opt.output && !opt.output_all)
+			return get_json_object(ids, total, !n);
+		ret = select_columns(VIEW_PARAM, defaults, 3);
+		if (ret)
+			return ret;
+	}
+	tb = new_table("ksm");
+	add_columns(tb);
 	for (i = 0; i < total; i++) {
-		int id = n ? ksm_param_lookup(names[i]) : i;
+		struct ksm_typed_param p;
 
-		ret = ksm_param_get(&opt.k, id, &p[nout]);
+		ret = ksm_param_get(&opt.k, ids[i], &p);
 		if (ret == -ENOENT && !n) {
 			if (opt.format == FMT_JSON)
-				absent_kv(id, &kv[nout++]);
+				param_row(tb, ids[i], ksm_param_desc(ids[i])->name, NULL);
 			continue;
 		}
-		if (ret)
-			return fail_param("read", id, NULL, ret);
-		if (opt.format == FMT_PROMETHEUS)
-			prom_param(ksm_param_desc(id), &p[nout]);
-		else
-			param_kv(&p[nout], &kv[nout]);
-		nout++;
+		if (ret) {
+			scols_unref_table(tb);
+			return fail_param("read", ids[i], NULL, ret);
+		}
+		param_row(tb, ids[i], p.field, &p);
 	}
-	if (opt.format == FMT_PROMETHEUS)
-		return EXIT_OK;
-	tb = kv_table("ksm", kv, nout);
-	return print_tables(&tb, 1);
+	return print_table(tb);
 }
 
 static int cmd_params(void)
 {
-	static const struct col cols[] = {
-		{ "FIELD", SCOLS_JSON_STRING, 0 },
-		{ "TYPE", SCOLS_JSON_STRING, 0 },
-		/* Each cell a JSON literal of its own type: json_literal(). */
-		{ "VALUE", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
-		{ "ACCESS", SCOLS_JSON_STRING, 0 },
-	};
-	int cnt = ksm_param_count(), nshm, i;
+	static const int defaults[] = { COL_FIELD, COL_TYPE, COL_VALUE, COL_ACCESS };
+	int cnt = ksm_param_count(), nshm, nout = 0, i, ret;
 	struct ksm_typed_param p[cnt * 2];
 	struct libscols_table *tb;
-	int nout = 0;
 
 	if (opt.format == FMT_PROMETHEUS)
 		return cmd_get(NULL, 0);
+	ret = select_columns(VIEW_PARAM, defaults, 4);
+	if (ret)
+		return ret;
 	/* Ours first, then the same values again under libvirt's names. */
 	for (i = 0; i < cnt; i++)
 		if (!ksm_param_get(&opt.k, i, &p[nout]))
 			nout++;
 	nshm = ksm_get_shm_params(&opt.k, p + nout, cnt);
-	tb = new_table("parameters", cols, 4);
-	for (i = 0; i < nout + nshm; i++) {
-		const struct ksm_param_desc *d = ksm_param_desc(ksm_param_lookup(p[i].field));
-		char value[64];
-		const char *cells[] = { p[i].field, ksm_param_type_name(p[i].type), value,
-					d->flags & KSM_PF_WRITABLE ? "rw" : "ro" };
-
-		if (opt.format == FMT_JSON)
-			json_literal(&p[i], value, sizeof(value));
-		else
-			ksm_param_format(&p[i], value, sizeof(value));
-		add_row(tb, cells, 4);
-	}
-	return print_tables(&tb, 1);
-}
-
-static void mib(char *buf, size_t len, double bytes)
-{
-	snprintf(buf, len, "%.1f", bytes / MIB);
-}
-
-/* The cells of a process row of status; MODE is NULL when unknown. */
-static void proc_cells(const struct ksm_proc_stat *st, double page, char buf[8][64],
-		       const char *cells[8])
-{
-	int i;
-
-	snprintf(buf[0], 64, "%d", st->pid);
-	snprintf(buf[2], 64, "%lld", st->merging_pages);
-	mib(buf[3], 64, st->merging_pages * page);
-	mib(buf[4], 64, st->process_profit);
-	snprintf(buf[5], 64, "%lld", st->rmap_items);
-	snprintf(buf[6], 64, "%lld", st->zero_pages);
-	for (i = 0; i < 8; i++)
-		cells[i] = buf[i];
-	cells[1] = st->comm;
-	cells[7] = st->merge_any == 1 ? "prctl" : st->mergeable == 1 ? "madvise" : NULL;
-}
-
-static int cmd_status(void)
-{
-	static const struct col cols[] = {
-		{ "PID", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
-		{ "COMM", SCOLS_JSON_STRING, 0 },
-		{ "MERGING", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
-		{ "SAVED_MIB", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
-		{ "PROFIT_MIB", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
-		{ "RMAP_ITEMS", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
-		{ "ZERO_PAGES", SCOLS_JSON_NUMBER, SCOLS_FL_RIGHT },
-		{ "MODE", SCOLS_JSON_STRING, 0 },
-	};
-	static const char *const summary[] = {
-		"run", "pages_to_scan", "sleep_millisecs", "pages_shared",
-		"pages_sharing", "pages_unshared", "pages_volatile", "full_scans",
-		"ksm_zero_pages", "general_profit",
-	};
-	const size_t nsum = sizeof(summary) / sizeof(summary[0]);
-	struct kv kv[sizeof(summary) / sizeof(summary[0]) + 3];
-	double page = opt.k.page_size;
-	unsigned long long sharing = 0;
-	struct libscols_table *tb[2];
-	struct ksm_proc_stat *ps = NULL;
-	long long profit = 0;
-	size_t nps = 0, i, nkv = 0;
-	int ret;
-
-	ret = need_ksm();
-	if (ret)
-		return ret;
-	ret = ksm_list_procs(&opt.k, KSM_LIST_MERGEABLE | KSM_LIST_BY_MERGING, &ps, &nps);
-	if (ret)
-		warnx("cannot list processes: %s", strerror(-ret));
-	if (nps > (size_t)opt.top)
-		nps = opt.top;
-
-	for (i = 0; i < nsum; i++) {
-		struct ksm_typed_param p;
-		int idx = ksm_param_lookup(summary[i]);
-
-		if (ksm_param_get(&opt.k, idx, &p)) {
-			/* Older kernels lack some: null in JSON. */
-			if (opt.format == FMT_JSON)
-				absent_kv(idx, &kv[nkv++]);
-			continue;
-		}
-		if (!strcmp(summary[i], "pages_sharing"))
-			sharing = p.value.ul;
-		if (!strcmp(summary[i], "general_profit"))
-			profit = p.value.l;
-		if (opt.format == FMT_PROMETHEUS)
-			prom_param(ksm_param_desc(idx), &p);
-		else
-			param_kv(&p, &kv[nkv++]);
-	}
-
-	if (opt.format == FMT_PROMETHEUS) {
-		char v[64];
-
-		snprintf(v, sizeof(v), "%.0f", sharing * page);
-		prom_sample("ksm_saved_bytes", "memory saved by merging (pages_sharing * page size)",
-			    "gauge", NULL, v);
-		prom_procs(ps, nps);
-		free(ps);
-		return EXIT_OK;
-	}
-
-	memset(&kv[nkv], 0, 2 * sizeof(kv[0]));
-	kv[nkv].name = "saved_mib";
-	kv[nkv].json_type = SCOLS_JSON_NUMBER;
-	mib(kv[nkv++].value, sizeof(kv[0].value), sharing * page);
-	kv[nkv].name = "profit_mib";
-	kv[nkv].json_type = SCOLS_JSON_NUMBER;
-	mib(kv[nkv++].value, sizeof(kv[0].value), profit);
-
-	if (opt.format == FMT_JSON) {
-		/*
-		 * One document: the summary is the one object of "ksm", and
-		 * the processes are its children (libsmartcols' tree), sharing
-		 * the saved_mib and profit_mib columns; other columns are null
-		 * where they do not apply.
-		 */
-		size_t col[8], j;
-		struct libscols_line *top;
-
-		tb[0] = new_table("ksm", NULL, 0);
-		for (i = 0; i < nkv; i++)
-			json_column(tb[0], kv[i].name, kv[i].json_type, i ? 0 : SCOLS_FL_TREE);
-		for (j = 0; j < 8; j++) {
-			if (!strcmp(cols[j].name, "SAVED_MIB") || !strcmp(cols[j].name, "PROFIT_MIB")) {
-				col[j] = nkv - (cols[j].name[0] == 'S' ? 2 : 1);
-				continue;
-			}
-			col[j] = scols_table_get_ncols(tb[0]);
-			json_column(tb[0], cols[j].name, cols[j].json_type, 0);
-		}
-		top = scols_table_new_line(tb[0], NULL);
-		if (!top) {
-			warnx("out of memory");
-			exit(EXIT_SYSTEM);
-		}
-		for (i = 0; i < nkv; i++)
-			set_cell(top, i, kv[i].absent ? NULL : kv[i].value);
-		for (i = 0; i < nps; i++) {
-			struct libscols_line *ln = scols_table_new_line(tb[0], top);
-			char buf[8][64];
-			const char *cells[8];
-
-			if (!ln) {
-				warnx("out of memory");
-				exit(EXIT_SYSTEM);
-			}
-			proc_cells(&ps[i], page, buf, cells);
-			for (j = 0; j < 8; j++)
-				set_cell(ln, col[j], cells[j]);
-		}
-		free(ps);
-		return print_tables(tb, 1);
-	}
-	tb[0] = kv_table("ksm", kv, nkv);
-
-	tb[1] = new_table("processes", cols, 8);
-	for (i = 0; i < nps; i++) {
-		char buf[8][64];
-		const char *cells[8];
-
-		proc_cells(&ps[i], page, buf, cells);
-		if (!cells[7])
-			cells[7] = "-";
-		add_row(tb[1], cells, 8);
-	}
-	free(ps);
-	return print_tables(tb, 2);
+	tb = new_table("parameters");
+	add_columns(tb);
+	for (i = 0; i < nout + nshm; i++)
+		param_row(tb, ksm_param_lookup(p[i].field), p[i].field, &p[i]);
+	return print_table(tb);
 }
 
 /*
@@ -697,80 +613,196 @@ static int cmd_run(enum ksm_run_mode mode)
 	return ret ? fail_param("set", ksm_param_lookup("run"), val[mode], ret) : EXIT_OK;
 }
 
-static void usage(FILE *out)
+/* --list-columns: the columns of @view (both when 0), as a table. */
+static int list_columns(unsigned int view)
 {
-	fputs("Usage: ksmctl [options] COMMAND [ARG...]\n"
-	      "\n"
-	      "Commands:\n"
-	      "  status               savings and the processes with most merged pages\n"
-	      "  start | stop         run or stop ksmd (run=1 / run=0)\n"
-	      "  unmerge              stop ksmd and unmerge all pages (run=2)\n"
-	      "  get [NAME...]        show parameters (all by default)\n"
-	      "  set NAME=VALUE...    change tunables; all are checked before any is written\n"
-	      "  params               typed parameters, also under libvirt's shm_* names\n"
-	      "\n"
-	      "Options:\n"
-	      "  -J, --json           JSON output\n"
-	      "  -P, --prometheus     Prometheus text exposition format\n"
-	      "  -n, --noheadings     no table headings\n"
-	      "  -r, --raw            raw table output\n"
-	      "      --value          print values only, one per line (get)\n"
-	      "  -t, --top N          processes to list in status (default 10)\n"
-	      "      --root DIR       read /sys and /proc under DIR (or $KSM_ROOT)\n"
-	      "  -h, --help           this help\n"
-	      "  -V, --version        version\n", out);
+	struct libscols_table *tb = new_table("columns");
+	int i;
+
+	json_column(tb, "COLUMN", SCOLS_JSON_STRING, 0);
+	json_column(tb, "COMMANDS", SCOLS_JSON_STRING, 0);
+	json_column(tb, "DESCRIPTION", SCOLS_JSON_STRING, 0);
+	for (i = 0; i < NCOLS; i++) {
+		struct libscols_line *ln;
+
+		if (view && !(infos[i].view & view))
+			continue;
+		ln = scols_table_new_line(tb, NULL);
+		if (!ln)
+			oom();
+		set_cell(ln, 0, infos[i].name);
+		set_cell(ln, 1, infos[i].view & VIEW_PARAM ? "get,params" : "ps,status");
+		set_cell(ln, 2, infos[i].help);
+	}
+	return print_table(tb);
 }
 
-int main(int argc, char **argv)
+static void usage(void)
 {
-	enum { OPT_ROOT = 256, OPT_VALUE };
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'J' },
-		{ "prometheus", no_argument, NULL, 'P' },
-		{ "noheadings", no_argument, NULL, 'n' },
-		{ "raw", no_argument, NULL, 'r' },
-		{ "value", no_argument, NULL, OPT_VALUE },
-		{ "top", required_argument, NULL, 't' },
-		{ "root", required_argument, NULL, OPT_ROOT },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *root = NULL, *cmd;
-	unsigned long long top;
-	int c;
+	unsigned int views[] = { VIEW_PARAM, VIEW_PROC };
+	size_t v;
+	int i;
 
-	/* Options may follow the command: NAME=VALUE never starts with '-'. */
-	while ((c = getopt_long(argc, argv, "JPnrt:hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'J': opt.format = FMT_JSON; break;
-		case 'P': opt.format = FMT_PROMETHEUS; break;
-		case 'n': opt.noheadings = true; break;
-		case 'r': opt.raw = true; break;
-		case OPT_VALUE: opt.value_only = true; break;
-		case OPT_ROOT: root = optarg; break;
-		case 't':
-			if (ksm_parse_ull(optarg, &top) || top > 100000) {
-				warnx("invalid --top '%s'", optarg);
-				return EXIT_USAGE;
+	fputs("Usage:\n"
+	      " ksmctl [options] [COMMAND [ARG...]]\n"
+	      "\n"
+	      "Show and tune Kernel Samepage Merging.\n"
+	      "\n"
+	      "Commands:\n"
+	      " status               savings and the processes with most merged pages (default)\n"
+	      " ps                   every process with KSM enabled\n"
+	      " start | stop         run or stop ksmd (run=1 / run=0)\n"
+	      " unmerge              stop ksmd and unmerge all pages (run=2)\n"
+	      " get [NAME...]        show parameters (all by default)\n"
+	      " set NAME=VALUE...    change tunables; all are checked before any is written\n"
+	      " params               typed parameters, also under libvirt's shm_* names\n"
+	      "\n"
+	      "Options:\n"
+	      " -o, --output LIST    the columns to print (+LIST adds to the defaults)\n"
+	      "     --output-all     print every column\n"
+	      "     --list-columns   list the columns and exit\n"
+	      " -b, --bytes          print sizes in bytes, not in human-readable form\n"
+	      " -n, --noheadings     do not print headings\n"
+	      " -r, --raw            raw output\n"
+	      " -J, --json           JSON output\n"
+	      "     --value          print values only, one per line (get)\n"
+	      " -p, --pid LIST       only these processes (ps, status; comma separated)\n"
+	      " -t, --top N          processes listed by status and --prometheus (default 10)\n"
+	      " -A, --all-processes  every process with KSM enabled (status, --prometheus)\n"
+	      " -P, --prometheus     Prometheus text exposition format\n"
+	      "     --textfile PATH  write it to PATH atomically (node_exporter's textfile)\n"
+	      "     --root DIR       read /sys and /proc under DIR (or $KSM_ROOT)\n"
+	      " -h, --help           display this help\n"
+	      " -V, --version        display version\n", stdout);
+	for (v = 0; v < sizeof(views) / sizeof(views[0]); v++) {
+		printf("\nAvailable columns for %s (for --output):\n",
+		       view_commands(views[v]));
+		for (i = 0; i < NCOLS; i++)
+			if (infos[i].view & views[v])
+				printf(" %11s  %s\n", infos[i].name, infos[i].help);
+	}
+	fputs("\nFor more details see ksmctl(8).\n", stdout);
+}
+
+static int __attribute__((noreturn)) try_help(void)
+{
+	fputs("Try 'ksmctl --help' for more information.\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+enum {
+	OPT_ROOT = 256,
+	OPT_VALUE,
+	OPT_OUTPUT_ALL,
+	OPT_LIST_COLUMNS,
+	OPT_TEXTFILE,
+};
+
+static const struct option longopts[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "output-all", no_argument, NULL, OPT_OUTPUT_ALL },
+	{ "list-columns", no_argument, NULL, OPT_LIST_COLUMNS },
+	{ "bytes", no_argument, NULL, 'b' },
+	{ "noheadings", no_argument, NULL, 'n' },
+	{ "raw", no_argument, NULL, 'r' },
+	{ "json", no_argument, NULL, 'J' },
+	{ "value", no_argument, NULL, OPT_VALUE },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "top", required_argument, NULL, 't' },
+	{ "all-processes", no_argument, NULL, 'A' },
+	{ "prometheus", no_argument, NULL, 'P' },
+	{ "textfile", required_argument, NULL, OPT_TEXTFILE },
+	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/*
+ * Options that cannot go together: at most one of each group. The
+ * output formats exclude each other; --textfile is Prometheus output.
+ */
+static const int excl[][6] = {
+	{ 'J', 'P', 'r', OPT_VALUE },
+	{ 'J', 'r', OPT_VALUE, OPT_TEXTFILE },
+	{ 'o', OPT_OUTPUT_ALL, OPT_VALUE, 'P' },
+	{ 'o', OPT_OUTPUT_ALL, OPT_VALUE, OPT_TEXTFILE },
+	{ 'A', 't' },
+	{ 'A', 'p' },
+};
+
+static const char *opt_name(int c)
+{
+	size_t i;
+
+	for (i = 0; longopts[i].name; i++)
+		if (longopts[i].val == c)
+			return longopts[i].name;
+	return "?";
+}
+
+static void check_exclusive(int c)
+{
+	static int seen[sizeof(excl) / sizeof(excl[0])];
+	size_t g, i;
+
+	for (g = 0; g < sizeof(excl) / sizeof(excl[0]); g++) {
+		for (i = 0; i < 6 && excl[g][i]; i++) {
+			if (excl[g][i] != c)
+				continue;
+			if (seen[g] && seen[g] != c) {
+				warnx("--%s and --%s are mutually exclusive",
+				      opt_name(seen[g]), opt_name(c));
+				exit(EXIT_USAGE);
 			}
-			opt.top = (int)top;
-			break;
-		case 'h': usage(stdout); return EXIT_OK;
-		case 'V': puts("ksmctl (KSM tools) 1.0"); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+			seen[g] = c;
 		}
 	}
-	if (ksm_init(&opt.k, root)) {
-		warnx("--root: path too long");
-		return EXIT_USAGE;
-	}
-	cmd = optind < argc ? argv[optind++] : "status";
-	argv += optind;
-	argc -= optind;
+}
 
+static void parse_pids(const char *arg)
+{
+	const char *s = arg;
+
+	while (*s) {
+		unsigned long long v;
+		char num[24];
+		size_t len = strcspn(s, ",");
+		int *np;
+
+		snprintf(num, sizeof(num), "%.*s", (int)(len < 23 ? len : 23), s);
+		if (len >= 23 || ksm_parse_ull(num, &v) || !v || v > 4194304) {
+			warnx("invalid --pid '%s': expected process IDs, comma separated", arg);
+			exit(EXIT_USAGE);
+		}
+		np = realloc(opt.pids, (opt.npids + 1) * sizeof(*np));
+		if (!np)
+			oom();
+		opt.pids = np;
+		opt.pids[opt.npids++] = (int)v;
+		s += len;
+		if (*s == ',')
+			s++;
+	}
+}
+
+/* Standard output may be a full disk or a closed pipe: say so. */
+static int close_stdout(int ret)
+{
+	if (fflush(stdout) || ferror(stdout)) {
+		if (!ret)
+			warnx("write error on standard output: %s", strerror(errno ? errno : EIO));
+		return ret ? ret : EXIT_SYSTEM;
+	}
+	return ret;
+}
+
+static int run_command(const char *cmd, char **argv, int argc)
+{
 	if (!strcmp(cmd, "status") && !argc)
 		return cmd_status();
+	if (!strcmp(cmd, "ps") && !argc)
+		return need_ksm() ?: cmd_ps();
 	if (!strcmp(cmd, "get"))
 		return need_ksm() ?: cmd_get(argv, argc);
 	if (!strcmp(cmd, "set"))
@@ -783,6 +815,88 @@ int main(int argc, char **argv)
 		return cmd_run(KSM_RUN_STOP);
 	if (!strcmp(cmd, "unmerge") && !argc)
 		return cmd_run(KSM_RUN_UNMERGE);
-	warnx("unknown command or extra arguments: '%s' (see 'ksmctl --help')", cmd);
-	return EXIT_USAGE;
+	if (argc && (!strcmp(cmd, "status") || !strcmp(cmd, "ps") || !strcmp(cmd, "params") ||
+		     !strcmp(cmd, "start") || !strcmp(cmd, "stop") || !strcmp(cmd, "unmerge")))
+		warnx("%s: unexpected argument '%s'", cmd, argv[0]);
+	else
+		warnx("unknown command '%s'", cmd);
+	try_help();
+}
+
+int main(int argc, char **argv)
+{
+	const char *root = NULL, *cmd;
+	bool list_cols = false;
+	unsigned long long top;
+	int c;
+
+	opterr = 0;
+	/* Options may follow the command: NAME=VALUE never starts with '-'. */
+	while ((c = getopt_long(argc, argv, ":o:bnrJp:t:APhV", longopts, NULL)) != -1) {
+		if (c != '?' && c != ':')
+			check_exclusive(c);
+		switch (c) {
+		case 'o': opt.output = optarg; break;
+		case OPT_OUTPUT_ALL: opt.output_all = true; break;
+		case OPT_LIST_COLUMNS: list_cols = true; break;
+		case 'b': opt.bytes = true; break;
+		case 'n': opt.noheadings = true; break;
+		case 'r': opt.raw = true; break;
+		case 'J': opt.format = FMT_JSON; break;
+		case OPT_VALUE: opt.value_only = true; break;
+		case 'p': parse_pids(optarg); break;
+		case 'A': opt.all_procs = true; break;
+		case 'P': opt.format = FMT_PROMETHEUS; break;
+		case OPT_TEXTFILE:
+			if (!*optarg) {
+				warnx("--textfile: empty path");
+				return EXIT_USAGE;
+			}
+			opt.textfile = optarg;
+			opt.format = FMT_PROMETHEUS;
+			break;
+		case OPT_ROOT: root = optarg; break;
+		case 't':
+			if (ksm_parse_ull(optarg, &top) || top > 100000) {
+				warnx("invalid --top '%s': expected a number up to 100000", optarg);
+				return EXIT_USAGE;
+			}
+			opt.top = (int)top;
+			break;
+		case 'h': usage(); return close_stdout(EXIT_OK);
+		case 'V': puts("ksmctl (KSM tools) 1.1"); return close_stdout(EXIT_OK);
+		case ':':
+			if (optopt)
+				warnx("option requires an argument -- '%c'", optopt);
+			else
+				warnx("option '%s' requires an argument", argv[optind - 1]);
+			try_help();
+		default:
+			if (optopt)
+				warnx("invalid option -- '%c'", optopt);
+			else
+				warnx("unrecognized option '%s'", argv[optind - 1]);
+			try_help();
+		}
+	}
+	if (ksm_init(&opt.k, root)) {
+		warnx("--root: path too long");
+		return EXIT_USAGE;
+	}
+	if (list_cols) {
+		unsigned int view = 0;
+
+		if (optind < argc) {
+			cmd = argv[optind];
+			if (!strcmp(cmd, "get") || !strcmp(cmd, "params"))
+				view = VIEW_PARAM;
+			else if (!strcmp(cmd, "ps") || !strcmp(cmd, "status"))
+				view = VIEW_PROC;
+		}
+		return close_stdout(list_columns(view));
+	}
+	cmd = optind < argc ? argv[optind++] : "status";
+	argv += optind;
+	argc -= optind;
+	return close_stdout(run_command(cmd, argv, argc));
 }

@@ -79,7 +79,7 @@ trap 'restore; rm -rf "$tmp"' EXIT
 
 t_get() {
 	local out
-	out=$($ksmctl get -n -r) || return 1
+	out=$($ksmctl get -n -r -o NAME,VALUE) || return 1
 	expect "pages_to_scan $(knob pages_to_scan)" "$(grep '^pages_to_scan ' <<<"$out")" &&
 	expect "run $(knob run)" "$(grep '^run ' <<<"$out")" &&
 	expect "$(knob pages_sharing)" "$($ksmctl get --value shm_pages_sharing)"
@@ -118,9 +118,10 @@ fi
 t_prom() {
 	local out
 	out=$($ksmctl status --prometheus) || return 1
-	grep -q '^# TYPE ksm_pages_sharing gauge$' <<<"$out" &&
-	grep -q '^# HELP ksm_pages_sharing ' <<<"$out" &&
-	grep -Eq '^ksm_pages_sharing [0-9]+$' <<<"$out" || { echo "$out"; return 1; }
+	grep -q '^# TYPE node_ksmd_pages_sharing gauge$' <<<"$out" &&
+	grep -q '^# HELP node_ksmd_pages_sharing ' <<<"$out" &&
+	grep -Eq '^node_ksmd_pages_sharing [0-9]+$' <<<"$out" &&
+	grep -Eq '^node_ksmd_full_scans_total [0-9]+$' <<<"$out" || { echo "$out"; return 1; }
 }
 check "ksmctl --prometheus" t_prom
 
@@ -150,8 +151,8 @@ $ksmctl set sleep_millisecs=20
 
 t_status() {
 	local out
-	out=$($ksmctl status -n -r) || return 1
-	# The process rows: PID COMM MERGING ...
+	out=$($ksmctl status -n -r -o PID,COMM,MERGING) || return 1
+	# The process rows: PID COMM MERGING
 	awk -v pid="$wpid" '$1 == pid && $2 == "merge-workload" && $3 > 0 {f = 1} END {exit !f}' \
 		<<<"$out" || { echo "$out"; return 1; }
 }

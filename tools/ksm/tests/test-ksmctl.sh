@@ -44,7 +44,7 @@ t_get_one() { expect 100 "$(ctl get --value pages_to_scan)"; }
 
 t_get_all() {
 	local out
-	out=$(ctl get -n -r) || return 1
+	out=$(ctl get -n -r -o NAME,VALUE) || return 1
 	expect 24 "$(printf '%s\n' "$out" | wc -l)" &&
 	expect "advisor_mode none" "$(printf '%s\n' "$out" | grep '^advisor_mode ')"
 }
@@ -91,11 +91,12 @@ print(d["pages_to_scan"], d["smart_scan"], d["advisor_mode"])')"
 t_json_status() {
 	echo 4096 >"$ksm/pages_sharing"
 	ctl status --json | python3 -m json.tool >/dev/null || return 1
-	expect "4096 16.0 300,100,400" "$(ctl status --json | python3 -c '
+	expect "4096 16777216 16M 300,100,400" "$(ctl status --json -b | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-print(d["ksm"][0]["pages_sharing"], d["ksm"][0]["saved_mib"],
-      ",".join(str(p["pid"]) for p in d["ksm"][0]["children"]))')"
+print(d["ksm"][0]["pages_sharing"], d["ksm"][0]["saved"], sys.argv[1],
+      ",".join(str(p["pid"]) for p in d["ksm"][0]["children"]))' \
+		"$(ctl status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["ksm"][0]["saved"])')")"
 }
 
 t_json_params() {
@@ -110,11 +111,11 @@ assert len([f for f in p if f.startswith("shm_")]) == 8, sorted(p)'
 
 t_status_table() {
 	local out
-	out=$(ctl status) || return 1
+	out=$(ctl status -o PID,MERGING,COMM) || return 1
 	# The top list is sorted by merging pages: "java app" (7000) first.
-	expect "300 java app" "$(printf '%s\n' "$out" |
-		awk '$1 ~ /^[0-9]+$/ && NF > 6 {print $1, $2, $3; exit}')" &&
-	expect "1" "$(ctl status --top 1 | awk '$1 ~ /^[0-9]+$/ && NF > 6' | wc -l)"
+	expect "300 7000 java app" "$(printf '%s\n' "$out" |
+		awk '$1 ~ /^[0-9]+$/ && NF > 2 {print $1, $2, $3, $4; exit}')" &&
+	expect "1" "$(ctl status --top 1 -o PID,MERGING,COMM | awk '$1 ~ /^[0-9]+$/ && NF > 2' | wc -l)"
 }
 
 # Every sample line is NAME[{LABELS}] VALUE, every metric has HELP and TYPE
@@ -140,11 +141,11 @@ t_prometheus() {
 	local out
 	out=$(ctl status --prometheus) || return 1
 	printf '%s\n' "$out" | prom_ok || return 1
-	expect "ksm_pages_sharing 4096" "$(printf '%s\n' "$out" | grep '^ksm_pages_sharing ')" &&
+	expect "node_ksmd_pages_sharing 4096" "$(printf '%s\n' "$out" | grep '^node_ksmd_pages_sharing ')" &&
 	expect "counter" "$(printf '%s\n' "$out" |
-		awk '$3 == "ksm_full_scans" && $2 == "TYPE" {print $4}')" &&
-	expect 'ksm_process_merging_pages{pid="300",comm="java app"} 7000' \
-		"$(printf '%s\n' "$out" | grep '^ksm_process_merging_pages{pid="300"')" &&
+		awk '$3 == "node_ksmd_full_scans_total" && $2 == "TYPE" {print $4}')" &&
+	expect 'node_ksmd_process_merging_pages{pid="300",comm="java app"} 7000' \
+		"$(printf '%s\n' "$out" | grep '^node_ksmd_process_merging_pages{pid="300"')" &&
 	ctl get --prometheus | prom_ok
 }
 
@@ -358,7 +359,7 @@ k = d["ksm"][0]
 assert type(k["pages_sharing"]) is int and type(k["run"]) is int, k
 procs = {p["pid"]: p for p in k["children"]}
 assert sorted(procs) == [100, 300, 400], sorted(procs)
-assert procs[300]["mode"] == "prctl" and procs[100]["mode"] == "madvise", procs
+assert procs[300]["mode"] == "process" and procs[100]["mode"] == "madvise", procs
 assert procs[400]["mode"] is None, procs[400]
 assert type(procs[300]["merging"]) is int, procs[300]'
 }

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ksmctl: what its source files share. ksmctl.c has the command line,
+ * the column table and the parameter commands; ps.c the per-process view
+ * and status; prometheus.c the text exposition format.
+ */
+#ifndef KSMCTL_H
+#define KSMCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <libsmartcols.h>
+
+#include "ksm.h"
+
+/* Exit codes, documented in ksmctl(8). */
+enum {
+	EXIT_OK = 0,
+	EXIT_USAGE = 1,		/* bad command line or value: nothing written */
+	EXIT_NOKSM = 2,		/* no KSM, or no such file on this kernel */
+	EXIT_SYSTEM = 3,	/* the kernel refused, or I/O failed */
+};
+
+enum format { FMT_TABLE, FMT_JSON, FMT_PROMETHEUS };
+
+/* Which listing a column belongs to. */
+enum view {
+	VIEW_PARAM = 1 << 0,	/* get, params: one row per parameter */
+	VIEW_PROC = 1 << 1,	/* ps, status: one row per process */
+};
+
+/* The columns, indexes of infos[]. */
+enum {
+	/* parameters */
+	COL_NAME,
+	COL_FIELD,
+	COL_VALUE,
+	COL_SIZE,
+	COL_TYPE,
+	COL_ACCESS,
+	COL_ALIAS,
+	COL_DESC,
+	/* processes */
+	COL_PID,
+	COL_COMM,
+	COL_COMMAND,
+	COL_ARGS,
+	COL_VM,
+	COL_CGROUP,
+	COL_MODE,
+	COL_MERGING,
+	COL_SAVED,
+	COL_PROFIT,
+	COL_RMAP_ITEMS,
+	COL_ZERO_PAGES,
+	COL_RSS,
+	NCOLS
+};
+
+/* How a column's cells are typed in JSON. */
+enum col_kind {
+	CK_STRING,
+	CK_NUMBER,
+	CK_SIZE,	/* human-readable string, or a number with --bytes */
+	CK_LITERAL,	/* each cell is its own JSON literal (VALUE) */
+};
+
+struct colinfo {
+	const char *name;
+	double whint;
+	int flags;		/* SCOLS_FL_* */
+	enum col_kind kind;
+	unsigned int view;	/* enum view */
+	const char *help;
+};
+
+extern const struct colinfo infos[NCOLS];
+
+struct ksmctl_opts {
+	enum format format;
+	bool noheadings;
+	bool raw;
+	bool bytes;
+	bool value_only;
+	bool all_procs;
+	int top;
+	const char *textfile;
+	/* -o: the chosen columns, or none for the command's defaults. */
+	int columns[NCOLS * 2];
+	size_t ncolumns;
+	const char *output;	/* the -o argument, parsed per command */
+	bool output_all;
+	int *pids;
+	size_t npids;
+	struct ksm k;
+};
+
+extern struct ksmctl_opts opt;
+
+void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void __attribute__((noreturn)) oom(void);
+int need_ksm(void);
+
+/*
+ * Settle the columns of @view: -o, --output-all, or @defaults. Returns 0,
+ * or prints one line and returns EXIT_USAGE for a bad -o.
+ */
+int select_columns(unsigned int view, const int *defaults, size_t ndefaults);
+struct libscols_table *new_table(const char *name);
+/* Add the selected columns to @tb. */
+void add_columns(struct libscols_table *tb);
+struct libscols_column *json_column(struct libscols_table *tb, const char *name,
+				    int json_type, int flags);
+void set_cell(struct libscols_line *ln, size_t col, const char *data);
+int print_table(struct libscols_table *tb);
+
+/* @bytes as "16M" (or "16777216" with --bytes), as util-linux prints sizes. */
+void size_str(char *buf, size_t len, long long bytes);
+
+/* The JSON type libsmartcols should give a column of @kind. */
+int json_type_of_kind(enum col_kind kind);
+
+/* What a parameter's number counts, for SIZE and for Prometheus' units. */
+enum unit { U_NONE, U_PAGES, U_BYTES, U_MSEC, U_SEC, U_PERCENT };
+enum unit param_unit(const char *name);
+/* The value of a numeric or boolean parameter as a double. */
+double param_number(const struct ksm_typed_param *p);
+
+/* ps.c */
+int cmd_ps(void);
+int cmd_status(void);
+
+/* prometheus.c */
+struct ksm_proc_info;
+/* Where samples go: stdout, or the temporary file of --textfile. */
+int prom_open(void);
+/* Finish the output: flush, sync and rename for --textfile. */
+int prom_close(int ret);
+/*
+ * The parameters @ids; with @all, files this kernel lacks are left out,
+ * else they fail. Returns 0 or an exit code (after one line on stderr).
+ */
+int prom_params(const int *ids, int n, bool all);
+/* A failed read of parameter @idx, reported; returns the exit code. */
+int fail_param(const char *what, int idx, const char *value, int err);
+void prom_summary(unsigned long long sharing, size_t nprocs);
+void prom_procs(const struct ksm_proc_info *pi, size_t n);
+
+/* A process as ps shows it: ksm_stat plus what identifies it. */
+struct ksm_proc_info {
+	struct ksm_proc_stat st;
+	char vm[256];		/* qemu's -name, or "" */
+	char args[4096];	/* the full command line, or "" (kernel thread) */
+	char cgroup[1024];	/* the cgroup v2 path, or "" */
+	bool have_cgroup;
+};
+
+/*
+ * The processes to show: those with KSM enabled (or every one named by
+ * --pid), most merged first, --top of them if @limit and not
+ * --all-processes; *@total is the count before that limit. Returns 0, or
+ * an exit code after one line on stderr.
+ */
+int read_procs(bool limit, struct ksm_proc_info **out, size_t *n, size_t *total);
+/* The name to show for @pi: the VM's, else the command line, else [comm]. */
+const char *proc_command(const struct ksm_proc_info *pi);
+/* "process", "madvise", or NULL when neither is reported. */
+const char *proc_mode(const struct ksm_proc_stat *st);
+
+#endif /* KSMCTL_H */
