@@ -136,6 +136,10 @@ int select_columns(unsigned int view, const int *defaults, size_t ndefaults)
 		size_t len = strcspn(s, ",");
 		int id = column_lookup(s, len);
 
+		if (!len) {
+			warnx("empty column name in '%s'", opt.output);
+			return EXIT_USAGE;
+		}
 		if (id < 0) {
 			warnx("unknown column: %.*s (see 'ksmctl --list-columns')", (int)len, s);
 			return EXIT_USAGE;
@@ -866,16 +870,20 @@ int main(int argc, char **argv)
 		case 'h': usage(); return close_stdout(EXIT_OK);
 		case 'V': puts("ksmctl (KSM tools) 1.1"); return close_stdout(EXIT_OK);
 		case ':':
-			if (optopt)
+			if (!strncmp(argv[optind - 1], "--", 2))
+				warnx("option '%s' requires an argument", argv[optind - 1]);
+			else if (optopt)
 				warnx("option requires an argument -- '%c'", optopt);
 			else
-				warnx("option '%s' requires an argument", argv[optind - 1]);
+				warnx("option requires an argument");
 			try_help();
 		default:
-			if (optopt)
+			if (!strncmp(argv[optind - 1], "--", 2))
+				warnx("unrecognized option '%s'", argv[optind - 1]);
+			else if (optopt)
 				warnx("invalid option -- '%c'", optopt);
 			else
-				warnx("unrecognized option '%s'", argv[optind - 1]);
+				warnx("invalid option");
 			try_help();
 		}
 	}
