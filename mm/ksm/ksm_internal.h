@@ -45,6 +45,13 @@
 #define KSM_ITEM_SKIP_SHIFT	8	/* smart scan: rounds left to skip */
 #define KSM_ITEM_SKIP_MASK	(0xfUL << KSM_ITEM_SKIP_SHIFT)
 #define KSM_ITEM_AGE_MAX	15
+/*
+ * While an item is stable (smart scan never ages those), the lowest age
+ * bit says the page sits at page index addr >> PAGE_SHIFT of its anon_vma,
+ * as in any vma that mremap never moved: rmap then asks the anon_vma's
+ * interval tree for that one index rather than for all of them.
+ */
+#define KSM_ITEM_LINEAR		BIT(KSM_ITEM_AGE_SHIFT)
 
 /**
  * struct ksm_rmap_item - what KSM remembers about one scanned page

@@ -439,6 +439,23 @@ unlock:
 }
 
 /*
+ * @item now maps a KSM folio through @vma: pin the vma's anon_vma, which
+ * rmap walks to find this mapping and those forks copied from it, and say
+ * whether the page index there is the one a never-moved vma would have.
+ */
+static void pin_anon_vma(struct ksm_rmap_item *item,
+			 struct vm_area_struct *vma)
+{
+	unsigned long addr = ksm_item_addr(item);
+
+	item->anon_vma = vma->anon_vma;
+	get_anon_vma(vma->anon_vma);
+	item->addr &= ~(KSM_ITEM_AGE_MASK | KSM_ITEM_SKIP_MASK);
+	if (linear_page_index(vma, addr) == addr >> PAGE_SHIFT)
+		item->addr |= KSM_ITEM_LINEAR;
+}
+
+/*
  * Merge the page of @item into @kpage (or make it a KSM page when @kpage
  * is NULL). On success the item leaves the unstable tree and pins the
  * vma's anon_vma, ready for ksm_stable_append().
@@ -456,8 +473,7 @@ static int merge_item(struct ksm_rmap_item *item, struct page *page,
 		err = merge_page(vma, page, kpage);
 	if (!err) {
 		ksm_unstable_remove_item(item);
-		item->anon_vma = vma->anon_vma;
-		get_anon_vma(vma->anon_vma);
+		pin_anon_vma(item, vma);
 	}
 	mmap_read_unlock(mm);
 	trace_ksm_merge_with_ksm_page(kpage, page_to_pfn(kpage ? kpage : page),
@@ -495,8 +511,7 @@ static void adopt_ksm_mapping(struct ksm_rmap_item *item, struct folio *folio,
 	if (vma) {
 		folio_lock(folio);
 		if (ksm_folio_node(folio) == node) {
-			item->anon_vma = vma->anon_vma;
-			get_anon_vma(vma->anon_vma);
+			pin_anon_vma(item, vma);
 			ksm_stable_append(item, node);
 		}
 		folio_unlock(folio);
@@ -592,7 +607,6 @@ void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
 	struct ksm_rmap_item *other;
 	struct page *opage = NULL;
 	struct folio *kfolio;
-	bool same_folio;
 	u64 csum;
 
 	if (folio_test_ksm(folio)) {
@@ -676,19 +690,26 @@ void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
 	}
 
 	other = ksm_unstable_search_insert(item, page, &opage);
+	if (other && PageTransCompound(page) &&
+	    compound_head(page) == compound_head(opage)) {
+		/*
+		 * Two pages of one THP: the split fails while both are
+		 * referenced. Split it holding only @page and find the partner
+		 * again at once. Split now and merged a round later, the THP's
+		 * pages would lie unmerged in small pages for a round, and
+		 * khugepaged collapses such a range straight back.
+		 */
+		put_page(opage);
+		other = NULL;
+		if (trylock_page(page)) {
+			if (!split_huge_page(page))
+				other = ksm_unstable_search_insert(item, page,
+								   &opage);
+			unlock_page(page);
+		}
+	}
 	if (!other)
 		return;
-	same_folio = PageTransCompound(page) &&
-		     compound_head(page) == compound_head(opage);
 	merge_pair(item, page, other, opage);
 	put_page(opage);
-	/*
-	 * Two pages of one THP cannot be merged while both references are
-	 * held (the split fails); split it now so the next round can.
-	 */
-	if (same_folio && !folio_test_ksm(page_folio(page)) &&
-	    trylock_page(page)) {
-		split_huge_page(page);
-		unlock_page(page);
-	}
 }

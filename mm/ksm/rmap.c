@@ -24,6 +24,25 @@
 #include "ksm_internal.h"
 
 /*
+ * The page indexes of @item's anon_vma at which a vma can map its page:
+ * the one index of a linear item, else all (the vma was moved by mremap
+ * before the merge, and its index is not known here). Every vma reached
+ * must also map the item's address, as forks copy vmas unmoved and mremap
+ * unmerges what it moves.
+ */
+static void item_pgoff_range(struct ksm_rmap_item *item, pgoff_t *first,
+			     pgoff_t *last)
+{
+	if (item->addr & KSM_ITEM_LINEAR) {
+		*first = ksm_item_addr(item) >> PAGE_SHIFT;
+		*last = *first;
+	} else {
+		*first = 0;
+		*last = ULONG_MAX;
+	}
+}
+
+/*
  * Visit the vmas reachable from @item that map its address: on the first
  * pass those of the item's own mm, on the second those of other mms.
  * Returns false when the walk must stop.
@@ -36,6 +55,7 @@ static bool walk_item(struct folio *folio, struct ksm_rmap_item *item,
 	struct anon_vma_chain *avc;
 	struct vm_area_struct *vma;
 	bool go_on = true, own_mm;
+	pgoff_t first, last;
 
 	if (!anon_vma_trylock_read(av)) {
 		if (rwc->try_lock) {
@@ -44,7 +64,8 @@ static bool walk_item(struct folio *folio, struct ksm_rmap_item *item,
 		}
 		anon_vma_lock_read(av);
 	}
-	anon_vma_interval_tree_foreach(avc, &av->rb_root, 0, ULONG_MAX) {
+	item_pgoff_range(item, &first, &last);
+	anon_vma_interval_tree_foreach(avc, &av->rb_root, first, last) {
 		cond_resched();
 		vma = avc->vma;
 		if (addr < vma->vm_start || addr >= vma->vm_end)
@@ -110,15 +131,17 @@ void collect_procs_ksm(struct folio *folio, struct page *page,
 		return;
 	hlist_for_each_entry(item, &node->hlist, link) {
 		struct anon_vma *av = item->anon_vma;
+		pgoff_t first, last;
 
+		item_pgoff_range(item, &first, &last);
 		anon_vma_lock_read(av);
 		rcu_read_lock();
 		for_each_process(tsk) {
 			t = task_early_kill(tsk, force_early);
 			if (!t)
 				continue;
-			anon_vma_interval_tree_foreach(avc, &av->rb_root, 0,
-						       ULONG_MAX) {
+			anon_vma_interval_tree_foreach(avc, &av->rb_root,
+						       first, last) {
 				if (avc->vma->vm_mm != t->mm)
 					continue;
 				add_to_kill_ksm(t, page, avc->vma, to_kill,

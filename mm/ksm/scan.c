@@ -313,7 +313,8 @@ static unsigned int skip_rounds(unsigned int age)
 
 /*
  * Smart scan: a page that stays unmerged round after round is looked at
- * less and less often. KSM pages are never skipped.
+ * less and less often. KSM pages are never skipped, nor aged: a stable
+ * item keeps KSM_ITEM_LINEAR in the age bits.
  */
 static bool smart_skip(struct ksm_mm_slot *slot, struct page *page,
 		       struct ksm_rmap_item *item)
@@ -321,6 +322,7 @@ static bool smart_skip(struct ksm_mm_slot *slot, struct page *page,
 	unsigned int age, skips;
 
 	if (!ksm_smart_scan || PageKsm(page) ||
+	    (item->addr & KSM_ITEM_STABLE) ||
 	    ksm_cursor.seqnr < READ_ONCE(slot->fresh_until))
 		return false;
 

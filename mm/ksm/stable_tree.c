@@ -118,7 +118,8 @@ static void item_leave_node(struct ksm_rmap_item *item,
 	item->mm->ksm_merging_pages--;
 	put_anon_vma(item->anon_vma);
 	item->anon_vma = NULL;
-	item->addr &= ~(KSM_ITEM_STABLE | KSM_ITEM_UNSTABLE | KSM_ITEM_ROUND);
+	item->addr &= ~(KSM_ITEM_STABLE | KSM_ITEM_UNSTABLE | KSM_ITEM_ROUND |
+			KSM_ITEM_LINEAR);
 	item->csum = node->csum;
 }
 

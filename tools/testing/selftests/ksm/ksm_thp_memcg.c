@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -44,9 +45,19 @@ static int write_long(const char *path, long v)
 }
 
 /* AnonHugePages (kB) of the vma of this process that contains addr. */
-static long anon_huge_kb(const void *addr)
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The value of smaps field @key ("Rss", ...) of the vma holding @addr. */
+static long vma_kb(const void *addr, const char *key)
 {
 	unsigned long a = (unsigned long)addr, s, e;
+	size_t klen = strlen(key);
 	char line[512];
 	int in = 0;
 	long kb = -1;
@@ -55,12 +66,18 @@ static long anon_huge_kb(const void *addr)
 	while (f && fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%lx-%lx ", &s, &e) == 2)
 			in = a >= s && a < e;
-		else if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+		else if (in && !strncmp(line, key, klen) && line[klen] == ':' &&
+			 sscanf(line + klen + 1, "%ld", &kb) == 1)
 			break;
 	}
 	if (f)
 		fclose(f);
 	return kb;
+}
+
+static long anon_huge_kb(const void *addr)
+{
+	return vma_kb(addr, "AnonHugePages");
 }
 
 /* Map len bytes aligned to a huge page, MADV_HUGEPAGE. */
@@ -249,6 +266,92 @@ done:
 		munmap(other, psize);
 	free(copy);
 	ksm_set("run", 2);
+}
+
+/*
+ * Zero-filled THPs: ksmd's first merge attempt in one splits it, and since
+ * 6.12 a split maps every zero-filled page of an anonymous THP to the
+ * shared zero page (remap_page(), RMP_USE_SHARED_ZEROPAGE). So the memory
+ * comes back at once, in both use_zero_pages modes, though not as KSM
+ * zero pages: ksm_zero_pages counts only zero ptes ksmd installed. The
+ * range must be down to less than one THP within 10 s at 5000/0, read as
+ * zeroes, map the zero page, and take writes again.
+ */
+#define ZERO_THPS	32
+
+static void test_thp_zero_filled(void)
+{
+	size_t len = ZERO_THPS * HPAGE;
+	long saved_zero = ksm_get("use_zero_pages"), i, n = len / psize;
+	long huge, anon = -1, zero_pfn, alien = 0, mode;
+	const char *why = NULL;
+	double t0, t = -1;
+	char *p = NULL, *z;
+
+	z = mmap(NULL, psize, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (z == MAP_FAILED || !thp_usable()) {
+		ktap_result(0, "thp: zero-filled THPs are freed: %s",
+			    z == MAP_FAILED ? "mmap" : "THP disabled");
+		return;
+	}
+	zero_pfn = *(volatile char *)z ? -1 : (long)pfn_of(z);
+	for (mode = 0; mode < 2 && !why; mode++) {
+		ksm_set("run", 2);
+		ksm_set("use_zero_pages", mode);
+		p = map_huge(len);
+		if (!p) {
+			why = "mmap";
+			break;
+		}
+		memset(p, 0, len);
+		huge = anon_huge_kb(p);
+		if (huge < (long)(len >> 11)) {
+			why = "the range did not get THPs";
+			break;
+		}
+		ksm_set("pages_to_scan", 5000);
+		ksm_set("sleep_millisecs", 0);
+		if (madvise(p, len, MADV_MERGEABLE)) {
+			why = "madvise";
+			break;
+		}
+		ksm_set("run", 1);
+		t0 = now_s();
+		t = -1;
+		while (now_s() - t0 < 10) {
+			anon = vma_kb(p, "Anonymous");
+			if (anon >= 0 && anon < (long)(HPAGE >> 10)) {
+				t = now_s() - t0;
+				break;
+			}
+			usleep(50000);
+		}
+		ksm_set("run", 0);
+		for (i = 0, alien = 0; i < n; i++)
+			if (p[i * psize] || p[i * psize + psize - 1] ||
+			    (long)pfn_of(p + i * psize) != zero_pfn)
+				alien++;
+		ksm_print_msg("thp zero (use_zero_pages=%ld): %ld kB in THPs, %ld kB anonymous left after %.2f s; %ld of %ld pages not the zero page\n",
+			      mode, huge, anon, t, alien, n);
+		if (t < 0)
+			why = "the memory did not come back in 10 s";
+		else if (alien)
+			why = "a page is not the zero page or not zero";
+		for (i = 0; i < n && !why; i += HPAGE / psize)
+			p[i * psize + 7] = (char)(i | 1);
+		for (i = 0; i < n && !why; i += HPAGE / psize)
+			if (p[i * psize + 7] != (char)(i | 1) || p[i * psize])
+				why = "a write after the merge did not stick";
+		munmap(p, len);
+		p = NULL;
+	}
+	if (p)
+		munmap(p, len);
+	munmap(z, psize);
+	ksm_set("run", 2);
+	ksm_set("use_zero_pages", saved_zero);
+	ktap_result(!why, "thp: zero-filled THPs are freed (both use_zero_pages modes)%s%s",
+		    why ? ": " : "", why ? why : "");
 }
 
 #define FIGHT_THPS	8
@@ -572,6 +675,13 @@ reap:
  */
 #define FORK_ZERO_PAGES	16384
 #define FORK_TRIES	6
+/*
+ * One page in every 64 KiB: the child needs 512 page tables (2 MiB), more
+ * than the per-cpu charge stocks (64 pages a cpu) and the cgroup's
+ * reclaimable page cache can hand it, so no try can fit and every one of
+ * them fails somewhere in copying the tables.
+ */
+#define FORK_STRIDE	(64 << 10)
 
 struct fork_talk {
 	volatile int stage;	/* 1 merged, 2 try, 3 tried, 4 done, 5 exit */
@@ -586,14 +696,14 @@ static void fork_with_zero_pages(struct fork_talk *t)
 
 	if (cg_enter() || write_file("/proc/self/oom_score_adj", "-1000"))
 		_exit(2);
-	p = mmap(NULL, FORK_ZERO_PAGES * psize, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p = mmap(NULL, FORK_ZERO_PAGES * FORK_STRIDE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		_exit(3);
-	madvise(p, FORK_ZERO_PAGES * psize, MADV_NOHUGEPAGE);
+	madvise(p, FORK_ZERO_PAGES * FORK_STRIDE, MADV_NOHUGEPAGE);
 	for (k = 0; k < FORK_ZERO_PAGES; k++)
-		p[k * psize] = 0;
-	if (madvise(p, FORK_ZERO_PAGES * psize, MADV_MERGEABLE))
+		p[k * FORK_STRIDE] = 0;
+	if (madvise(p, FORK_ZERO_PAGES * FORK_STRIDE, MADV_MERGEABLE))
 		_exit(4);
 	ksm_set("pages_to_scan", 5000);
 	ksm_set("sleep_millisecs", 0);
@@ -663,11 +773,6 @@ static void test_memcg_failed_fork_zero_pages(void)
 	}
 	ksm_set("run", 0);
 	cur = cg_current();
-	/*
-	 * Reclaimable memory and per-cpu charge stocks blur how much room a
-	 * try really has: when the first fork already fits, nothing can be
-	 * judged and the test says so (a skip).
-	 */
 	for (k = 1; k <= FORK_TRIES && !forked; k++) {
 		if (write_long(CG "/memory.max", cur + k * 16384)) {
 			why = "cannot set memory.max";
@@ -702,12 +807,12 @@ reap:
 		why = "ksm_zero_pages did not come back";
 	else if (!why && !hung && (!WIFEXITED(status) || WEXITSTATUS(status)))
 		why = "the forking process failed";
-	if (!why && !failed)
-		ktap_skip("memcg: failed forks leave ksm_zero_pages right: no fork failed%s",
-			  hung ? " before one hung at the limit" : "");
-	else
-		ktap_result(!why, "memcg: failed forks leave ksm_zero_pages right%s%s",
-			    why ? ": " : "", why ? why : "");
+	if (!why && hung)
+		why = "a fork at the limit hung for 30 s";
+	else if (!why && !failed)
+		why = "no fork failed";
+	ktap_result(!why, "memcg: failed forks leave ksm_zero_pages right%s%s",
+		    why ? ": " : "", why ? why : "");
 	ksm_set("use_zero_pages", saved_zero);
 	munmap(t, psize);
 }
@@ -812,8 +917,35 @@ reap:
 	ksm_set("run", 2);
 }
 
-int main(void)
+static const struct {
+	const char *name;
+	void (*fn)(void);
+	bool memcg;
+} tests[] = {
+	{ "split_one", test_thp_split_one, false },
+	{ "rest_private", test_thp_rest_private, false },
+	{ "no_fight", test_thp_no_fight, false },
+	{ "zero_filled", test_thp_zero_filled, false },
+	{ "charge", test_memcg_charge, true },
+	{ "cow_at_limit", test_memcg_cow_at_limit, true },
+	{ "full", test_memcg_full_not_stuck, true },
+	{ "failed_fork", test_memcg_failed_fork_zero_pages, true },
+};
+
+static bool wanted(int argc, char **argv, const char *name)
 {
+	int j;
+
+	for (j = 1; j < argc; j++)
+		if (!strcmp(argv[j], name))
+			return true;
+	return argc == 1;
+}
+
+/* Usage: ksm_thp_memcg [TEST...]; without arguments every test runs. */
+int main(int argc, char **argv)
+{
+	int n = sizeof(tests) / sizeof(tests[0]), i, j, planned = 0;
 	long saved_scan, saved_sleep, saved_run;
 	int cg;
 
@@ -822,28 +954,32 @@ int main(void)
 		printf("1..0 # SKIP needs root and /sys/kernel/mm/ksm\n");
 		return KSFT_SKIP;
 	}
+	for (j = 1; j < argc; j++) {
+		for (i = 0; i < n && strcmp(argv[j], tests[i].name); i++)
+			;
+		if (i == n) {
+			fprintf(stderr, "ksm_thp_memcg: no test named '%s'\n",
+				argv[j]);
+			return KSFT_FAIL;
+		}
+	}
+	for (i = 0; i < n; i++)
+		planned += wanted(argc, argv, tests[i].name);
 	saved_run = ksm_get("run");
 	saved_scan = ksm_get("pages_to_scan");
 	saved_sleep = ksm_get("sleep_millisecs");
 	ksm_set("run", 2);
-	ktap_plan(7);
-	test_thp_split_one();
-	test_thp_rest_private();
-	test_thp_no_fight();
-
+	ktap_plan(planned);
 	mkdir(CG, 0755);
 	write_file(CG_ROOT "cgroup.subtree_control", "+memory");
 	cg = !access(CG "/memory.max", W_OK);
-	if (cg) {
-		test_memcg_charge();
-		test_memcg_cow_at_limit();
-		test_memcg_full_not_stuck();
-		test_memcg_failed_fork_zero_pages();
-	} else {
-		ktap_skip("memcg: merged pages leave the charge (no memory cgroup)");
-		ktap_skip("memcg: breaking COW at memory.max (no memory cgroup)");
-		ktap_skip("memcg: ksmd and a full cgroup (no memory cgroup)");
-		ktap_skip("memcg: failed forks leave ksm_zero_pages right (no memory cgroup)");
+	for (i = 0; i < n; i++) {
+		if (!wanted(argc, argv, tests[i].name))
+			continue;
+		if (tests[i].memcg && !cg)
+			ktap_skip("memcg: %s (no memory cgroup)", tests[i].name);
+		else
+			tests[i].fn();
 	}
 	rmdir(CG);
 	ksm_set("pages_to_scan", saved_scan);
