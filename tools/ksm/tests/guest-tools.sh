@@ -11,7 +11,7 @@ ksmctl=$tools/ksmctl/ksmctl
 ksmtuned=$tools/ksmtuned/ksmtuned
 workload=$tools/tests/merge-workload
 ksm=/sys/kernel/mm/ksm
-TESTS=18
+TESTS=21
 
 n=0 failed=0
 echo "TAP version 13"
@@ -158,6 +158,41 @@ t_status() {
 }
 check "ksmctl status lists the workload with merged pages" t_status
 
+# ps on the live process: madvise mode, merged pages, its cgroup and command line.
+t_ps_live() {
+	local out cg args
+	out=$($ksmctl ps -n -r --pid "$wpid" -o PID,MODE,MERGING) || return 1
+	awk -v pid="$wpid" '$1 == pid && $2 == "madvise" && $3 > 0 {f = 1} END {exit !f}' \
+		<<<"$out" || { echo "$out"; return 1; }
+	cg=$(sed -n 's/^0:://p' /proc/$wpid/cgroup)
+	args=$(tr '\0' ' ' </proc/$wpid/cmdline)
+	$ksmctl ps -J -b --pid "$wpid" -o PID,CGROUP,COMMAND,SAVED,MERGING | $python -c '
+import json, sys
+p = json.load(sys.stdin)["processes"]
+assert len(p) == 1, p
+p = p[0]
+cg = sys.argv[1] or None
+assert p["cgroup"] == cg, (p["cgroup"], cg)
+assert p["command"] == sys.argv[2].rstrip(" "), (p["command"], sys.argv[2])
+assert p["saved"] == p["merging"] * int(sys.argv[3]) and p["merging"] > 0, p' \
+		"$cg" "$args" "$(getconf PAGESIZE)" &&
+	$ksmctl ps -n -r -o PID | grep -qx "$wpid" || { $ksmctl ps; return 1; }
+}
+if [ -n "$python" ]; then
+	check "ksmctl ps --pid on the live workload: mode, pages, cgroup, command" t_ps_live
+else
+	skip "ksmctl ps --pid on the live workload: mode, pages, cgroup, command" "no python3"
+fi
+
+t_prom_live() {
+	local out
+	out=$($ksmctl --prometheus --all-processes) || return 1
+	grep -Eq "^node_ksmd_process_merging_pages\{pid=\"$wpid\",comm=\"merge-workload\"(,cgroup=\"[^\"]*\")?\} [1-9][0-9]*\$" <<<"$out" &&
+	grep -Eq '^node_ksmd_processes [1-9][0-9]*$' <<<"$out" &&
+	grep -Eq '^node_ksmd_saved_bytes [1-9][0-9]*$' <<<"$out" || { echo "$out"; return 1; }
+}
+check "ksmctl --prometheus --all-processes has the workload's series" t_prom_live
+
 t_busy() {
 	local rc=0 err
 	err=$($ksmctl set merge_across_nodes=0 2>&1) || rc=$?
@@ -170,6 +205,24 @@ if [ -f $ksm/merge_across_nodes ] && [ "$(knob merge_across_nodes)" = 1 ]; then
 else
 	skip "merge_across_nodes while merged: EBUSY explained" "no NUMA merge_across_nodes=1"
 fi
+
+# prctl(PR_SET_MEMORY_MERGE): ps says "process", before ksmd has scanned it.
+t_ps_prctl() {
+	local p rc=0 out
+	$workload -p -m 4 >"$tmp/prctl.out" 2>&1 &
+	p=$!
+	if poll 30 grep -q '^ready' "$tmp/prctl.out"; then
+		out=$($ksmctl ps -n -r --pid "$p" -o PID,MODE)
+		expect "$p process" "$out" || rc=1
+	else
+		cat "$tmp/prctl.out"
+		rc=1
+	fi
+	kill "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	return $rc
+}
+check "ksmctl ps shows prctl's whole-process mode" t_ps_prctl
 
 check "ksmctl unmerge" eval '$ksmctl unmerge && expect 2 "$(knob run)" &&
 	expect 0 "$(knob pages_sharing)"'

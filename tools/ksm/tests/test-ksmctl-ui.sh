@@ -40,7 +40,7 @@ printf '12:pids:/user.slice\n0::/machine.slice/machine-qemu\\x2d1\\x2dweb.scope/
 printf '0::/system.slice/"odd".service\n' >"$root/proc/1003/cgroup"
 
 n=0 failed=0
-TESTS=24
+TESTS=25
 echo "TAP version 13"
 echo "1..$TESTS"
 
@@ -386,6 +386,30 @@ assert r["use_zero_pages"]["value"] is False and r["pages_to_scan"]["value"] == 
 assert r["advisor_mode"]["value"] == "none" and r["pages_sharing"]["access"] == "ro", r'
 }
 
+t_examples() {
+	local have used m
+	have=$(ctl -P -A | awk '$2 == "TYPE" {print $3}')
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["panels"] and all(p["targets"] for p in d["panels"]), d
+for p in d["panels"]:
+    for t in p["targets"]:
+        print(t["expr"])' examples/ksm-dashboard.json >"$root/exprs" || return 1
+	grep -E '^ +expr:' examples/ksm-alerts.yml >>"$root/exprs"
+	used=$(grep -o 'node_ksmd_[a-z_]*' "$root/exprs" | sort -u)
+	[ "$(printf '%s\n' "$used" | wc -l)" -ge 8 ] || { echo "too few metrics: $used"; return 1; }
+	for m in $used; do
+		printf '%s\n' "$have" | grep -qx "$m" || { echo "$m is not written by ksmctl"; return 1; }
+	done
+	grep -q '^groups:' examples/ksm-alerts.yml &&
+	[ "$(grep -c -- '- alert: ' examples/ksm-alerts.yml)" -eq "$(grep -c '^ *expr: ' examples/ksm-alerts.yml)" ] ||
+		return 1
+	if command -v promtool >/dev/null; then
+		promtool check rules examples/ksm-alerts.yml >/dev/null || return 1
+	fi
+}
+
 t_man_options() {
 	local o
 	# Every long option of --help is in the man page.
@@ -418,6 +442,7 @@ check "write error on standard output: exit 3" t_stdout_error
 check "bash completion: commands, options, columns, parameters" t_completion
 check "get -J -o: typed rows" t_get_json_rows
 check "ksmctl.8 documents every option and column" t_man_options
+check "examples use only metrics ksmctl writes" t_examples
 check "ps table" ctl ps
 check "ps --output-all table" ctl ps --output-all
 check "status table" ctl status
