@@ -10,6 +10,7 @@ pkgs=(
 	cpio xz-utils rsync kmod ccache python3 perl sparse
 	qemu-system-x86 qemu-utils busybox-static libnuma-dev
 	libsmartcols-dev libsystemd-dev pkg-config gnuplot-nox
+	systemd dpkg-dev debhelper fakeroot lintian systemd-container
 )
 
 missing=()

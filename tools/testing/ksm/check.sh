@@ -20,9 +20,10 @@ build=${BUILD:-$top/build}
 
 "$top/scripts/overlay/kernel.sh" "$which" "$cfg"
 "$top/scripts/overlay/selftests.sh" "$which"
-# The project's own test programs build in place (see their Makefiles).
+# The project's own test programs build in place (see their Makefiles);
+# the tools with warnings as errors, as their own make check does.
 for d in tools/testing/selftests/ksm tools/ksm; do
-	if [ -f "$top/$d/Makefile" ]; then make -s -C "$top/$d"; fi
+	if [ -f "$top/$d/Makefile" ]; then make -s -C "$top/$d" WERROR=1; fi
 done
 kernel=$build/$which-$cfg/arch/x86/boot/bzImage
 
