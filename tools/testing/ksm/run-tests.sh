@@ -8,8 +8,9 @@
 # lines starting with # are ignored). KIND says how a result is read:
 #   exit  kselftest exit status: 0 pass, 4 skip, anything else fails
 #   tap   the program prints TAP; each of its "ok"/"not ok" lines is a
-#         result of its own, and a bad exit status with no failed line
-#         (a crash, a timeout) is one more failure
+#         result of its own ("ok N desc # SKIP" and kselftest.h's
+#         "ok N # SKIP desc" are skips), and a bad exit status with no
+#         failed line (a crash, a timeout) is one more failure
 # Program output is echoed behind "# " so that only the driver's lines are
 # results. Written for dash: it runs under the host's /bin/sh.
 
@@ -59,9 +60,21 @@ run_one() {	# run_one NAME KIND TIMEOUT COMMAND
 				rest=${l#"$st "}
 				rest=${rest#*[0-9] }
 				rest=${rest#- }
-				desc=${rest%%#*}
-				dir=
-				case "$rest" in *"# "*) dir=${rest#*# } ;; esac
+				case "$rest" in
+				"# "*)
+					# kselftest.h puts the directive
+					# first: "ok 3 # SKIP description".
+					dir=${rest#"# "}
+					desc=${dir#* }
+					dir=${dir%% *}
+					[ "$desc" != "$dir" ] || desc=
+					;;
+				*)
+					desc=${rest%%#*}
+					dir=
+					case "$rest" in *"# "*) dir=${rest#*# } ;; esac
+					;;
+				esac
 				report "$st" "$name: $what${desc% }" "$dir"
 				what=
 				sub=$((sub + 1))
