@@ -55,10 +55,10 @@ demo: deps
 
 stress: deps
 	@$(SCRIPTS)/kernel.sh ours debug
-	@$(MAKE) -s -C tools/testing/selftests/ksm
+	@$(SCRIPTS)/ksm-selftests.sh >/dev/null
 	@$(TESTS)/run-guest.sh -o build/runs/stress -t 2400 -a "panic_on_warn=1" \
 		build/ours-debug/arch/x86/boot/bzImage \
-		tools/testing/selftests/ksm/ksm_stress --seconds $(STRESS_SECONDS)
+		build/ksm-selftests/ksm_stress --seconds $(STRESS_SECONDS)
 
 bench: deps
 	@$(TESTS)/bench.sh

@@ -20,11 +20,11 @@ build=${BUILD:-$top/build}
 
 "$top/scripts/overlay/kernel.sh" "$which" "$cfg"
 "$top/scripts/overlay/selftests.sh" "$which"
-# The project's own test programs build in place (see their Makefiles);
-# the tools with warnings as errors, as their own make check does.
-for d in tools/testing/selftests/ksm tools/ksm; do
-	if [ -f "$top/$d/Makefile" ]; then make -s -C "$top/$d" WERROR=1; fi
-done
+# The project's selftests build through lib.mk in the overlaid tree, into
+# build/ksm-selftests/ (with warnings as errors); the operator tools build
+# in place, with warnings as errors, as their own make check does.
+"$top/scripts/overlay/ksm-selftests.sh" >/dev/null
+if [ -f "$top/tools/ksm/Makefile" ]; then make -s -C "$top/tools/ksm" WERROR=1; fi
 kernel=$build/$which-$cfg/arch/x86/boot/bzImage
 
 # A quarter of the guest's memory movable, so that ksm_hotremove can

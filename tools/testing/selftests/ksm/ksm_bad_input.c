@@ -34,7 +34,6 @@
 #define SYS_pidfd_open		434
 #endif
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define WRITERS		4
 #define ROUNDS		300
 #define LONG_DIGITS	"<digits>"	/* stands for a page of '9's */
@@ -198,8 +197,8 @@ static void check_knob(size_t i)
 		ok &= bad_write(k, &k->bad[j], 1);
 		ok &= unchanged(i, 1);
 	}
-	ktap_result(ok, "%s: %zu bad inputs refused, value kept", k->name,
-		    ARRAY_SIZE(common_bad) + k->nr);
+	ksft_test_result(ok, "%s: %zu bad inputs refused, value kept\n", k->name,
+			 ARRAY_SIZE(common_bad) + k->nr);
 }
 
 /* A writer process: ROUNDS random bad writes to random knobs. */
@@ -306,33 +305,18 @@ static void check_concurrent(void)
 	for (k = 0; k < NR_KNOBS; k++)
 		if (present[k] && (int)k != si)
 			ok &= unchanged(k, 1);
-	ktap_result(ok, "%d processes writing bad input to every knob at once, one writing good values, one reading: errors as alone, values kept",
-		    WRITERS);
+	ksft_test_result(ok, "%d processes writing bad input to every knob at once, one writing good values, one reading: errors as alone, values kept\n",
+			 WRITERS);
 }
 
 /* Does the VMA at p carry the "mg" (VM_MERGEABLE) flag in smaps? */
 static int vma_mergeable(void *p)
 {
 	char line[512];
-	unsigned long s, e, a = (unsigned long)p;
-	int in = 0, mg = -1;
-	FILE *f = fopen("/proc/self/smaps", "r");
 
-	if (!f)
+	if (smaps_line(p, "VmFlags:", line, sizeof(line)))
 		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, '-') &&
-		    line[strspn(line, "0123456789abcdef")] == '-') {
-			in = a >= s && a < e;
-			continue;
-		}
-		if (in && !strncmp(line, "VmFlags:", 8)) {
-			mg = strstr(line, " mg") != NULL;
-			break;
-		}
-	}
-	fclose(f);
-	return mg;
+	return strstr(line, " mg") != NULL;
 }
 
 static int expect_call(const char *what, long ret, int want_err)
@@ -358,7 +342,7 @@ static void check_madvise(void)
 	s = mmap(NULL, 2 * psize, PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED || s == MAP_FAILED) {
-		ktap_result(0, "madvise with bad ranges: mmap failed");
+		ksft_test_result(0, "madvise with bad ranges: mmap failed\n");
 		return;
 	}
 	memset(p, 0x5a, 8 * psize);
@@ -414,7 +398,7 @@ static void check_madvise(void)
 	}
 	munmap(p, 8 * psize);
 	munmap(s, 2 * psize);
-	ktap_result(ok, "madvise/process_madvise with bad ranges, mappings and advice");
+	ksft_test_result(ok, "madvise/process_madvise with bad ranges, mappings and advice\n");
 }
 
 static void check_prctl(void)
@@ -448,7 +432,7 @@ static void check_prctl(void)
 		printf("# PR_SET_MEMORY_MERGE 0 did not turn merging off\n");
 		ok = 0;
 	}
-	ktap_result(ok, "prctl(PR_SET/GET_MEMORY_MERGE) with stray arguments");
+	ksft_test_result(ok, "prctl(PR_SET/GET_MEMORY_MERGE) with stray arguments\n");
 }
 
 int main(void)
@@ -456,10 +440,8 @@ int main(void)
 	size_t i;
 	int ok = 1;
 
-	if (access(KSM_DIR "run", W_OK)) {
-		printf("1..0 # SKIP no writable " KSM_DIR "\n");
-		return KSFT_SKIP;
-	}
+	if (access(KSM_DIR "run", W_OK))
+		ksft_exit_skip("no writable " KSM_DIR "\n");
 	psize = sysconf(_SC_PAGESIZE);
 	long_digits = malloc(psize + 1);
 	if (!long_digits)
@@ -467,7 +449,8 @@ int main(void)
 	memset(long_digits, '9', psize);
 	long_digits[psize] = 0;
 
-	ktap_plan(NR_KNOBS + 4);
+	ksft_print_header();
+	ksft_set_plan(NR_KNOBS + 4);
 	for (i = 0; i < NR_KNOBS; i++)
 		present[i] = !ksm_read(knobs[i].name, before[i],
 				       sizeof(before[i]));
@@ -475,7 +458,7 @@ int main(void)
 		if (present[i])
 			check_knob(i);
 		else
-			ktap_skip("%s: not present", knobs[i].name);
+			ksft_test_result_skip("%s: not present\n", knobs[i].name);
 	}
 	check_concurrent();
 	check_madvise();
@@ -483,6 +466,6 @@ int main(void)
 	for (i = 0; i < NR_KNOBS; i++)
 		if (present[i])
 			ok &= unchanged(i, 1);
-	ktap_result(ok, "every knob reads as before the test");
-	return ktap_exit();
+	ksft_test_result(ok, "every knob reads as before the test\n");
+	ksft_finished();
 }

@@ -1,254 +1,143 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Small helpers shared by the project's KSM selftests: KTAP output in the
- * kselftest style and access to /sys/kernel/mm/ksm.
+ * What every program of the project's KSM selftests shares; the code is in
+ * ksm_common.c, linked into each of them. Results and diagnostics go out
+ * through kselftest.h; the pagemap bits and readers are selftests/mm's
+ * vm_util, used as they are in the source tree.
  */
 #ifndef KSM_COMMON_H
 #define KSM_COMMON_H
 
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/types.h>
 
-#include "ksm_files.h"
-
-#define KSM_DIR "/sys/kernel/mm/ksm/"
-#define KSFT_PASS 0
-#define KSFT_FAIL 1
-#define KSFT_SKIP 4
-
-static int ktap_n, ktap_fail;
-
-static inline void ktap_plan(int n)
-{
-	printf("TAP version 13\n1..%d\n", n);
-	fflush(stdout);
-}
-
-static inline void ktap_result(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	ktap_n++;
-	if (!ok)
-		ktap_fail++;
-	printf("%s %d ", ok ? "ok" : "not ok", ktap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
-
-static inline void ktap_skip(const char *fmt, ...)
-{
-	va_list ap;
-
-	ktap_n++;
-	printf("ok %d ", ktap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf(" # SKIP\n");
-	fflush(stdout);
-}
-
-static inline int ktap_exit(void)
-{
-	return ktap_fail ? KSFT_FAIL : KSFT_PASS;
-}
-
-/* Open a knob for reading or writing; a descriptor or -errno. */
-static inline int ksm_open(const char *name, int flags)
-{
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), KSM_DIR "%s", name);
-	fd = open(path, flags);
-	return fd < 0 ? -errno : fd;
-}
-
-/* Read a knob into buf (trailing newline removed); -errno on failure. */
-static inline int ksm_read(const char *name, char *buf, size_t len)
-{
-	int fd = ksm_open(name, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return fd;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = 0;
-	return 0;
-}
-
-/* Write a string to a knob; 0 or -errno. */
-static inline int ksm_write(const char *name, const char *val)
-{
-	int fd = ksm_open(name, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return fd;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
-static inline long ksm_get(const char *name)
-{
-	char buf[64];
-
-	if (ksm_read(name, buf, sizeof(buf)))
-		return -1;
-	return strtol(buf, NULL, 10);
-}
-
-static inline int ksm_set(const char *name, long val)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%ld", val);
-	return ksm_write(name, buf);
-}
-
-static inline long self_merging_pages(void)
-{
-	char buf[64];
-	ssize_t n;
-	int fd = open("/proc/self/ksm_merging_pages", O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return strtol(buf, NULL, 10);
-}
-
-/* Let ksmd run fast until pages_sharing >= want or timeout. */
-static inline int ksm_wait_sharing(long want, int timeout_s)
-{
-	time_t end = time(NULL) + timeout_s;
-	long start = ksm_get("full_scans");
-
-	ksm_set("pages_to_scan", 5000);
-	ksm_set("sleep_millisecs", 0);
-	ksm_set("run", 1);
-	while (time(NULL) < end) {
-		/* Two full rounds past our setup make a fair chance. */
-		if (ksm_get("pages_sharing") >= want &&
-		    ksm_get("full_scans") >= start + 2)
-			return 0;
-		usleep(10000);
-	}
-	return -1;
-}
+#include "../kselftest.h"
 
 /*
- * Let ksmd run at full speed and wait until this process's count of
- * merged pages (/proc/self/ksm_merging_pages) is within [lo, hi].
+ * vm_util.h has an inline psize(), a name our programs give their page
+ * size variable: rename it while the header is read. (vm_util.h has no
+ * include guard; this header is its only includer.)
  */
-static inline int wait_self_merging(long lo, long hi, int timeout_s)
-{
-	time_t end = time(NULL) + timeout_s;
-	long n;
+#define psize vm_util_psize
+#define pshift vm_util_pshift
+#include "../mm/vm_util.h"
+#undef psize
+#undef pshift
 
-	ksm_set("pages_to_scan", 5000);
-	ksm_set("sleep_millisecs", 0);
-	ksm_set("run", 1);
-	do {
-		n = self_merging_pages();
-		if (n >= lo && n <= hi)
-			return 0;
-		usleep(10000);
-	} while (time(NULL) < end);
-	return -1;
-}
+#define KSM_DIR		"/sys/kernel/mm/ksm/"
+#define TRACE_DIR	"/sys/kernel/tracing/"
+#define CGROUP_DIR	"/sys/fs/cgroup/"
 
-/* Map n pages, all filled with byte c, advised mergeable. */
-static inline char *map_same(int n, char c)
-{
-	long psz = sysconf(_SC_PAGESIZE);
-	char *p = mmap(NULL, n * psz, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+/* ---- ksmd's knobs and counters in /sys/kernel/mm/ksm ---- */
 
-	if (p == MAP_FAILED)
-		return NULL;
-	memset(p, c, n * psz);
-	if (madvise(p, n * psz, MADV_MERGEABLE)) {
-		munmap(p, n * psz);
-		return NULL;
-	}
-	return p;
-}
+/* Read a knob into buf (trailing newline removed); 0 or -errno. */
+int ksm_read(const char *name, char *buf, size_t len);
+/* Write a string to a knob; 0 or -errno. */
+int ksm_write(const char *name, const char *val);
+/* A knob's value as a number; -1 if it cannot be read. */
+long ksm_get(const char *name);
+/* Write a number to a knob; 0 or -errno. */
+int ksm_set(const char *name, long val);
 
-/* Do the n pages at p hold nothing but byte c? */
-static inline int all_bytes(const char *p, int n, char c)
-{
-	long i, len = n * sysconf(_SC_PAGESIZE);
+/*
+ * Remember the knobs of the NULL-terminated list @names as they read now;
+ * ksm_restore_knobs() sets run=2 (some knobs refuse changes while KSM
+ * pages exist), then writes them back in the order of the list.
+ */
+void ksm_save_knobs(const char *const *names);
+void ksm_restore_knobs(void);
 
-	for (i = 0; i < len; i++)
-		if (p[i] != c)
-			return 0;
-	return 1;
-}
-
-/* A diagnostic line in the TAP stream. */
-static inline void ksm_print_msg(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-}
-
-/* With ksmd running, wait until no page is counted as shared. */
-static inline int wait_sharing_zero(int timeout_s)
-{
-	time_t end = time(NULL) + timeout_s;
-
-	ksm_set("run", 1);
-	do {
-		if (ksm_get("pages_sharing") == 0 &&
-		    ksm_get("pages_shared") == 0)
-			return 0;
-		usleep(10000);
-	} while (time(NULL) < end);
-	return -1;
-}
-
+/* This process's /proc/self/ksm_merging_pages; -1 on error. */
+long self_merging_pages(void);
+/* Let ksmd run fast until pages_sharing >= want and two more rounds. */
+int ksm_wait_sharing(long want, int timeout_s);
+/* Let ksmd run fast until ksm_merging_pages is within [lo, hi]. */
+int wait_self_merging(long lo, long hi, int timeout_s);
 /* Wait until this process has at least want merged pages. */
-static inline int wait_self_merged(long want, int timeout_s)
-{
-	return wait_self_merging(want, LONG_MAX, timeout_s);
-}
-
+int wait_self_merged(long want, int timeout_s);
 /*
  * After MADV_UNMERGEABLE the pages are private again at once, but, as in
  * mainline, the count in /proc/self/ksm_merging_pages falls only when
  * ksmd next passes the range and drops what it knew of it.
  */
-static inline int wait_self_unmerged(int timeout_s)
-{
-	return wait_self_merging(0, 0, timeout_s);
-}
+int wait_self_unmerged(int timeout_s);
+/* With ksmd running, wait until no page is counted as shared. */
+int wait_sharing_zero(int timeout_s);
+/* Wait until ksmd has finished @n more full rounds; 0 or -1 on timeout. */
+int wait_rounds(long n, int timeout_s);
+
+/* move_pages(2) of this process, without libnuma. */
+long sys_move_pages(int count, void **pages, const int *nodes, int *status,
+		    int flags);
+/* CLOCK_MONOTONIC in seconds. */
+double mono_seconds(void);
+
+/* ---- Pages to merge ---- */
+
+/* Map n pages, all filled with byte c, advised mergeable. */
+char *map_same(int n, char c);
+/* Do the n pages at p hold nothing but byte c? */
+int all_bytes(const char *p, int n, char c);
+/* Fill n pages with content no other page in the system has. */
+void fill_unique_pages(char *p, long n, uint64_t seed);
+
+/* ---- Whole files of sysfs, procfs, cgroupfs and tracefs ---- */
+
+/*
+ * The value of the "key value" line named @key in a file such as
+ * /proc/vmstat, /proc/meminfo ("MemFree:") or memory.events; -1 if none.
+ */
+long keyed_value(const char *path, const char *key);
+/* Write @val to @path in one write(); 0 or -errno. */
+int write_file(const char *path, const char *val);
+/* Read @path into @buf (NUL-terminated, at most @len - 1 bytes); 0 or -errno. */
+int read_file(const char *path, char *buf, size_t len);
+/* A /proc/vmstat counter; -1 if the kernel has no such line. */
+long vmstat(const char *key);
+/* A /proc/meminfo line ("MemTotal") in kB; 0 if there is none. */
+long meminfo(const char *key);
+/* Ask SLUB to give back the per-CPU slabs of cache @name. */
+void slab_shrink(const char *name);
+/* Active objects of a cache per /proc/slabinfo; 0, or -1 if not listed. */
+int slab_active(const char *name, long *active);
+
+/*
+ * A child of the root cgroup with the memory controller on (made if
+ * need be); 0 or -errno.
+ */
+int cg_make(const char *dir);
+/* Move process @pid into cgroup @dir (CGROUP_DIR for the root); 0 or -errno. */
+int cg_join(const char *dir, pid_t pid);
+
+/* Does /proc/swaps list a zram device? Sets one up (128 MiB) if not. */
+int zram_swap_ready(void);
+
+/* ---- Page tables: pagemap (vm_util), kpageflags, smaps ---- */
+
+/* The /proc/self/pagemap entry of the page at @p; 0 on error. */
+uint64_t pagemap_entry(const void *p);
+/* The pagemap entries of the @n pages at @p; 0 or -1. */
+int pagemap_entries(const void *p, int n, uint64_t *ent);
+/* Frame number mapped at @p in this process (needs root); 0 if none. */
+uint64_t pfn_of(const void *p);
+/* How many of the n pages at p are out on swap (PM_SWAP)? -1 on error. */
+int pages_swapped(const void *p, int n);
+/* The 64-bit entry of frame @pfn in /proc/kpageflags or /proc/kpagecgroup. */
+uint64_t kpage_entry(const char *file, uint64_t pfn);
+/*
+ * The line of /proc/self/smaps that starts with @key ("VmFlags:",
+ * "AnonHugePages:") in the block of the vma that holds @addr; 0 or -1.
+ */
+int smaps_line(const void *addr, const char *key, char *buf, size_t len);
 
 #endif /* KSM_COMMON_H */

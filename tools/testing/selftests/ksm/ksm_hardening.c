@@ -254,10 +254,10 @@ static void test_interrupted_unmerge(void)
 			why = "content changed";
 	for (i = 0; i < HOLDERS; i++)
 		holder_stop(&h[i]);
-	ksm_print_msg("%d rounds: %d unmerges interrupted, %d completed\n",
-		      round, killed, done);
-	ktap_result(!why, "interrupted run=2 leaves the trees sound%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_print_msg("%d rounds: %d unmerges interrupted, %d completed\n",
+		       round, killed, done);
+	ksft_test_result(!why, "interrupted run=2 leaves the trees sound%s%s\n",
+			 why ? ": " : "", why ? why : "");
 }
 
 static long set_mempolicy_sys(int mode, const unsigned long *mask,
@@ -384,13 +384,13 @@ static void test_numa_migrated(void)
 	long old_man;
 
 	if (access("/sys/devices/system/node/node1", F_OK)) {
-		ktap_skip("merge_across_nodes=0: no merge into a page migrated away (one node)");
+		ksft_test_result_skip("merge_across_nodes=0: no merge into a page migrated away (one node)\n");
 		return;
 	}
 	old_man = ksm_get("merge_across_nodes");
 	ksm_set("run", 2);
 	if (ksm_set("merge_across_nodes", 0)) {
-		ktap_result(0, "merge_across_nodes=0: cannot set the knob");
+		ksft_test_result(0, "merge_across_nodes=0: cannot set the knob\n");
 		return;
 	}
 	/* One batch covers a whole round: ksmd stops between rounds. */
@@ -437,8 +437,8 @@ static void test_numa_migrated(void)
 		else if (numa_ask(cmd[0], rep[0], 'v') != 1)
 			why = "content changed";
 	}
-	ksm_print_msg("late process: %d pages on node 0, %d merged\n", on0,
-		      merged);
+	ksft_print_msg("late process: %d pages on node 0, %d merged\n", on0,
+		       merged);
 	for (i = 0; i < 3; i++) {
 		if (pid[i] > 0) {
 			/* Say it: the others hold this pipe open too. */
@@ -451,8 +451,8 @@ static void test_numa_migrated(void)
 	}
 	ksm_set("run", 2);
 	ksm_set("merge_across_nodes", old_man < 0 ? 1 : old_man);
-	ktap_result(!why, "merge_across_nodes=0: no merge into a page migrated away%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "merge_across_nodes=0: no merge into a page migrated away%s%s\n",
+			 why ? ": " : "", why ? why : "");
 }
 
 /*
@@ -474,7 +474,7 @@ static void test_smart_scan_per_mm(void)
 	ksm_set("pages_to_scan", 5000);
 	ksm_set("sleep_millisecs", 10);
 	if (holder_start(&big, 7, 0, 2048)) {
-		ktap_result(0, "smart scan: skipping is per process: cannot start");
+		ksft_test_result(0, "smart scan: skipping is per process: cannot start\n");
 		return;
 	}
 	adv = fork();
@@ -514,10 +514,10 @@ static void test_smart_scan_per_mm(void)
 	if (!holder_check(&big) && !why)
 		why = "content changed";
 	holder_stop(&big);
-	ksm_print_msg("pages_skipped +%ld over %d rounds\n", skipped1 - skipped0,
-		      rounds);
-	ktap_result(!why, "smart scan: one process advising every round does not stop skipping elsewhere%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_print_msg("pages_skipped +%ld over %d rounds\n", skipped1 - skipped0,
+		       rounds);
+	ksft_test_result(!why, "smart scan: one process advising every round does not stop skipping elsewhere%s%s\n",
+			 why ? ": " : "", why ? why : "");
 }
 
 /*
@@ -537,14 +537,14 @@ static void test_exec_error_path(void)
 	if (read_file("/proc/sys/vm/overcommit_memory", old_mode, sizeof(old_mode)) ||
 	    read_file("/proc/sys/vm/overcommit_ratio", old_ratio, sizeof(old_ratio)) ||
 	    read_file("/proc/sys/vm/overcommit_kbytes", old_kb, sizeof(old_kb))) {
-		ktap_result(0, "exec error path with KSM: cannot read overcommit knobs");
+		ksft_test_result(0, "exec error path with KSM: cannot read overcommit knobs\n");
 		return;
 	}
 	ksm_set("run", 1);
 	ksm_set("pages_to_scan", 100);
 	ksm_set("sleep_millisecs", 0);
 	if (pipe(fds)) {
-		ktap_result(0, "exec error path with KSM: pipe");
+		ksft_test_result(0, "exec error path with KSM: pipe\n");
 		return;
 	}
 	pid = fork();
@@ -614,9 +614,9 @@ static void test_exec_error_path(void)
 		why = "too few execs tried";
 	else if (run_write_child("2", 60, -1))
 		why = "run=2 afterwards failed";
-	ksm_print_msg("%d failed execs\n", tries);
-	ktap_result(!why, "exec error path with KSM registered: no hang%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_print_msg("%d failed execs\n", tries);
+	ksft_test_result(!why, "exec error path with KSM registered: no hang%s%s\n",
+			 why ? ": " : "", why ? why : "");
 }
 
 #define SPARSE_SIZE	(32UL << 40)	/* 32 TiB */
@@ -668,7 +668,7 @@ static void test_sparse_unmerge(void)
 	ksm_set("sleep_millisecs", 0);
 	p = sparse_map();
 	if (!p) {
-		ktap_result(0, "sparse 32 TiB mapping: cannot map it");
+		ksft_test_result(0, "sparse 32 TiB mapping: cannot map it\n");
 		return;
 	}
 	for (way = 0; way < 3 && !why; way++) {
@@ -724,10 +724,10 @@ static void test_sparse_unmerge(void)
 		munmap(p, SPARSE_SIZE);
 		ksm_set("run", 2);
 	}
-	ksm_print_msg("5 scans %.3f s; unmerge: run=2 %.3f s, madvise %.3f s, prctl %.3f s\n",
-		      t_scan, t_run, t_madv, t_prctl);
-	ktap_result(!why, "sparse 32 TiB mapping: scan and unmerge cost what is mapped%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_print_msg("5 scans %.3f s; unmerge: run=2 %.3f s, madvise %.3f s, prctl %.3f s\n",
+		       t_scan, t_run, t_madv, t_prctl);
+	ksft_test_result(!why, "sparse 32 TiB mapping: scan and unmerge cost what is mapped%s%s\n",
+			 why ? ": " : "", why ? why : "");
 }
 
 /* Flags of the frame mapped at @p from /proc/kpageflags; 0 on error. */
@@ -807,12 +807,12 @@ static int pair_check(char *p)
 					ent = 0;
 				close(fd);
 			}
-			ksm_print_msg("pid %d: page %d stayed on node %d (move: %d), kpageflags %#llx pfn %#llx parent pfn %#llx merging %ld\n",
-				      getpid(), i, status[i], moved[i],
-				      (unsigned long long)kpageflags_of(pages[i]),
-				      (unsigned long long)pfn_of(pages[i]),
-				      (unsigned long long)(ent & ((1ULL << 55) - 1)),
-				      self_merging_pages());
+			ksft_print_msg("pid %d: page %d stayed on node %d (move: %d), kpageflags %#llx pfn %#llx parent pfn %#llx merging %ld\n",
+				       getpid(), i, status[i], moved[i],
+				       (unsigned long long)kpageflags_of(pages[i]),
+				       (unsigned long long)pfn_of(pages[i]),
+				       (unsigned long long)(ent & ((1ULL << 55) - 1)),
+				       self_merging_pages());
 		}
 		break;
 	}
@@ -841,7 +841,7 @@ static void test_fork_storm_pairs(void)
 	int i;
 
 	if (access("/sys/devices/system/node/node1", F_OK)) {
-		ktap_skip("fork storm against failed pair merges: every KSM mapping stays findable (one node)");
+		ksft_test_result_skip("fork storm against failed pair merges: every KSM mapping stays findable (one node)\n");
 		return;
 	}
 	ksm_set("run", 2);
@@ -983,8 +983,8 @@ static void test_fork_storm_pairs(void)
 		else if (res[2])
 			why = "the forker's pages could not all be migrated";
 	}
-	ksm_print_msg("%d forks, %d children failed, forker %d\n", res[0],
-		      res[1], res[2]);
+	ksft_print_msg("%d forks, %d children failed, forker %d\n", res[0],
+		       res[1], res[2]);
 	for (i = 0; i < 2; i++) {
 		if (pid[i] > 0) {
 			kill(pid[i], SIGKILL);
@@ -994,8 +994,8 @@ static void test_fork_storm_pairs(void)
 		}
 	}
 	ksm_set("run", 2);
-	ktap_result(!why, "fork storm against failed pair merges: every KSM mapping stays findable%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "fork storm against failed pair merges: every KSM mapping stays findable%s%s\n",
+			 why ? ": " : "", why ? why : "");
 }
 
 /* "yes"/"no" of a "key: value" line of /proc/self/ksm_stat; -1 if absent. */
@@ -1051,9 +1051,9 @@ static void test_ksm_stat_lines(void)
 		_exit(0);
 	}
 	waitpid(pid, &status, 0);
-	ktap_result(WIFEXITED(status) && !WEXITSTATUS(status),
-		    "ksm_stat: ksm_merge_any and ksm_mergeable follow madvise and prctl (step %d)",
-		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	ksft_test_result(WIFEXITED(status) && !WEXITSTATUS(status),
+			 "ksm_stat: ksm_merge_any and ksm_mergeable follow madvise and prctl (step %d)\n",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
 /* KPF_KSM on a merged page, and not on an ordinary anonymous one. */
@@ -1068,7 +1068,7 @@ static void test_kpageflags(void)
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	p = map_same(2, 0x6e);
 	if (q == MAP_FAILED || !p) {
-		ktap_result(0, "kpageflags: cannot map");
+		ksft_test_result(0, "kpageflags: cannot map\n");
 		return;
 	}
 	memset(q, 0x6e, psize);		/* same content, not mergeable */
@@ -1082,18 +1082,16 @@ static void test_kpageflags(void)
 	merged = kpageflags_of(p);
 	if (!why && !(merged & (1ULL << KPF_KSM_BIT)))
 		why = "a merged page lacks KPF_KSM";
-	ksm_print_msg("flags: ordinary %#llx, merged %#llx\n",
-		      (unsigned long long)plain, (unsigned long long)merged);
+	ksft_print_msg("flags: ordinary %#llx, merged %#llx\n",
+		       (unsigned long long)plain, (unsigned long long)merged);
 	munmap(p, 2 * psize);
 	munmap(q, psize);
 	ksm_set("run", 2);
-	ktap_result(!why, "kpageflags: KPF_KSM exactly on KSM pages%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "kpageflags: KPF_KSM exactly on KSM pages%s%s\n",
+			 why ? ": " : "", why ? why : "");
 }
 
-/* pagemap bits: 55 soft-dirty, 57 uffd-wp. */
-#define PM_SOFT_DIRTY	(1ULL << 55)
-#define PM_UFFD_WP	(1ULL << 57)
+/* pagemap bits (vm_util.h): 55 soft-dirty, 57 uffd-wp. */
 
 /* Do both pages at @p carry @bit in pagemap? */
 static bool both_have(const char *p, uint64_t bit)
@@ -1145,8 +1143,8 @@ soft_dirty:
 	if (p)
 		munmap(p, 2 * psize);
 	ksm_set("run", 2);
-	ktap_result(!why, "a merge keeps the uffd-wp bit%s%s", why ? ": " : "",
-		    why ? why : "");
+	ksft_test_result(!why, "a merge keeps the uffd-wp bit%s%s\n", why ? ": " : "",
+			 why ? why : "");
 
 	why = NULL;
 	p = map_same(2, 0x4d);
@@ -1170,8 +1168,8 @@ soft_dirty:
 	if (p)
 		munmap(p, 2 * psize);
 	ksm_set("run", 2);
-	ktap_result(!why, "a merge keeps the soft-dirty bit%s%s", why ? ": " : "",
-		    why ? why : "");
+	ksft_test_result(!why, "a merge keeps the soft-dirty bit%s%s\n", why ? ": " : "",
+			 why ? why : "");
 }
 
 #define TRACE_DIR	"/sys/kernel/tracing/"
@@ -1323,7 +1321,7 @@ static void test_zero_volatile(void)
 	pid_t pid;
 
 	if (pipe(fds)) {
-		ktap_result(0, "zero pages: a moment of zeroes is not merged: pipe");
+		ksft_test_result(0, "zero pages: a moment of zeroes is not merged: pipe\n");
 		return;
 	}
 	pid = fork();
@@ -1341,10 +1339,10 @@ static void test_zero_volatile(void)
 		waitpid(pid, &status, 0);
 	ksm_set("run", 2);
 	ksm_set("smart_scan", 1);
-	ksm_print_msg("%ld zero-page merges of brief zeroes (%ld pages had a window over 300 ms); lasting zeroes: %ld\n",
-		      r.merges, r.long_pages, r.zero_after);
-	ktap_result(!r.why, "zero pages: a moment of zeroes is not merged%s%s",
-		    r.why ? ": " : "", r.why ? r.why : "");
+	ksft_print_msg("%ld zero-page merges of brief zeroes (%ld pages had a window over 300 ms); lasting zeroes: %ld\n",
+		       r.merges, r.long_pages, r.zero_after);
+	ksft_test_result(!r.why, "zero pages: a moment of zeroes is not merged%s%s\n",
+			 r.why ? ": " : "", r.why ? r.why : "");
 }
 
 static const struct {
@@ -1388,7 +1386,8 @@ int main(int argc, char **argv)
 		planned += want * (tests[i].fn == test_pte_bits ? 2 : 1);
 	}
 	save_knobs();
-	ktap_plan(planned);
+	ksft_print_header();
+	ksft_set_plan(planned);
 	for (i = 0; i < n; i++) {
 		for (want = argc == 1, j = 1; j < argc; j++)
 			want |= !strcmp(argv[j], tests[i].name);
@@ -1396,5 +1395,5 @@ int main(int argc, char **argv)
 			tests[i].fn();
 	}
 	restore_knobs();
-	return ktap_exit();
+	ksft_finished();
 }

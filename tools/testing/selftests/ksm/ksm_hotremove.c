@@ -109,8 +109,6 @@ static long movable_blocks(const char *p, long n, long *cand, long *held)
 	return ncand;
 }
 
-#define TRACE_DIR	"/sys/kernel/tracing/"
-
 /* ksmd's rounds against the offline's page migration, from the trace. */
 struct offline_watch {
 	double mig0, mig1;	/* first migration start, last migration end */
@@ -235,7 +233,7 @@ static void test_prune_stale(void)
 	if (ballast != MAP_FAILED)
 		munmap(ballast, BALLAST);
 	if (!q) {
-		ktap_result(0, "hot-remove: offline drops the stale nodes of the block: mmap");
+		ksft_test_result(0, "hot-remove: offline drops the stale nodes of the block: mmap\n");
 		return;
 	}
 	if (wait_self_merged(NPRUNE, 120)) {
@@ -256,31 +254,36 @@ static void test_prune_stale(void)
 		best = held[i];
 	}
 	if (!offline) {
-		ktap_skip("hot-remove: offline drops the stale nodes of the block (none of %ld movable blocks holding them would go offline)",
-			  ncand);
+		ksft_test_result_skip("hot-remove: offline drops the stale nodes of the block (none of %ld movable blocks holding them would go offline)\n",
+				      ncand);
 		goto out_run;
 	}
 	shared1 = ksm_get("pages_shared");
 	sharing1 = ksm_get("pages_sharing");
-	ksm_print_msg("prune: memory%ld held %ld of %ld freed KSM pages; pages_shared %ld -> %ld, pages_sharing %ld -> %ld\n",
-		      blk, best, kinds, shared0, shared1, sharing0, sharing1);
+	ksft_print_msg("prune: memory%ld held %ld of %ld freed KSM pages; pages_shared %ld -> %ld, pages_sharing %ld -> %ld\n",
+		       blk, best, kinds, shared0, shared1, sharing0, sharing1);
 	if (shared0 - shared1 != best || sharing0 - sharing1 != best)
 		why = "the counters did not drop by the nodes in the block";
 out:
-	ktap_result(!why, "hot-remove: offline drops the stale nodes of the block%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "hot-remove: offline drops the stale nodes of the block%s%s\n",
+			 why ? ": " : "", why ? why : "");
 out_run:
 	if (offline && set_state(blk, "online_movable") &&
 	    set_state(blk, "online"))
-		ksm_print_msg("memory%ld did not come back online\n", blk);
+		ksft_print_msg("memory%ld did not come back online\n", blk);
 	if (q)
 		munmap(q, NPRUNE * psize);
 	ksm_set("run", 2);
 }
 
+/* Put back at the end, after run=2, in this order. */
+static const char *const knobs[] = {
+	"pages_to_scan", "sleep_millisecs", "run", NULL,
+};
+
 int main(void)
 {
-	long saved_scan, saved_sleep, saved_run, blk = -1, i, ncand = 0;
+	long blk = -1, i, ncand = 0;
 	long cand[MAXCAND], held[MAXCAND];
 	unsigned long nodemask;
 	long shared0, sharing0, shared1, sharing1, left;
@@ -290,23 +293,20 @@ int main(void)
 	struct offline_watch watch_buf, *watch = &watch_buf;
 
 	psize = sysconf(_SC_PAGESIZE);
-	if (access(KSM_DIR "run", W_OK)) {
-		printf("1..0 # SKIP needs root and /sys/kernel/mm/ksm\n");
-		return KSFT_SKIP;
-	}
-	ktap_plan(5);
+	if (access(KSM_DIR "run", W_OK))
+		ksft_exit_skip("needs root and /sys/kernel/mm/ksm\n");
+	ksft_print_header();
+	ksft_set_plan(5);
 	if (read_file(MEM_DIR "block_size_bytes", buf, sizeof(buf))) {
-		ktap_skip("hot-remove: offline a block of KSM pages (no memory hotplug)");
-		ktap_skip("hot-remove: ksmd does not scan while the block goes offline");
-		ktap_skip("hot-remove: stale stable nodes of the block do no harm");
-		ktap_skip("hot-remove: the block comes back online");
-		ktap_skip("hot-remove: offline drops the stale nodes of the block (no memory hotplug)");
+		ksft_test_result_skip("hot-remove: offline a block of KSM pages (no memory hotplug)\n");
+		ksft_test_result_skip("hot-remove: ksmd does not scan while the block goes offline\n");
+		ksft_test_result_skip("hot-remove: stale stable nodes of the block do no harm\n");
+		ksft_test_result_skip("hot-remove: the block comes back online\n");
+		ksft_test_result_skip("hot-remove: offline drops the stale nodes of the block (no memory hotplug)\n");
 		return KSFT_SKIP;
 	}
 	block_pages = strtoul(buf, NULL, 16) / psize;
-	saved_run = ksm_get("run");
-	saved_scan = ksm_get("pages_to_scan");
-	saved_sleep = ksm_get("sleep_millisecs");
+	ksm_save_knobs(knobs);
 	ksm_set("run", 2);
 
 	/*
@@ -326,7 +326,7 @@ int main(void)
 	}
 	nodemask = 1UL << i;
 	if (syscall(SYS_set_mempolicy, MPOL_PREFERRED_, &nodemask, 64))
-		ksm_print_msg("set_mempolicy: %s\n", strerror(errno));
+		ksft_print_msg("set_mempolicy: %s\n", strerror(errno));
 	/*
 	 * The topmost block usually has such a hole; ballast that fills
 	 * about a block first lets our pages land in the one below too.
@@ -337,9 +337,9 @@ int main(void)
 		/* 4 KiB pages: huge ones come from other free blocks. */
 		madvise(ballast, BALLAST, MADV_NOHUGEPAGE);
 		memset(ballast, 1, BALLAST);
-		ksm_print_msg("ballast from memory%lu to memory%lu\n",
-			      (unsigned long)(pfn_of(ballast) / block_pages),
-			      (unsigned long)(pfn_of(ballast + BALLAST - psize) / block_pages));
+		ksft_print_msg("ballast from memory%lu to memory%lu\n",
+			       (unsigned long)(pfn_of(ballast) / block_pages),
+			       (unsigned long)(pfn_of(ballast + BALLAST - psize) / block_pages));
 	}
 	p = map_same(NPAGES, 0);
 	s = map_same(NSTALE, 0);
@@ -364,10 +364,10 @@ int main(void)
 
 	ncand = movable_blocks(p, NPAGES, cand, held);
 	if (!ncand) {
-		ktap_skip("hot-remove: offline a block of KSM pages (no movable block holds them: boot with movablecore=)");
-		ktap_skip("hot-remove: ksmd does not scan while the block goes offline");
-		ktap_skip("hot-remove: stale stable nodes of the block do no harm");
-		ktap_skip("hot-remove: the block comes back online");
+		ksft_test_result_skip("hot-remove: offline a block of KSM pages (no movable block holds them: boot with movablecore=)\n");
+		ksft_test_result_skip("hot-remove: ksmd does not scan while the block goes offline\n");
+		ksft_test_result_skip("hot-remove: stale stable nodes of the block do no harm\n");
+		ksft_test_result_skip("hot-remove: the block comes back online\n");
 		goto restore;
 	}
 	shared0 = ksm_get("pages_shared");
@@ -380,13 +380,13 @@ int main(void)
 	err = -ENODEV;
 	for (i = 0; i < ncand && err; i++) {
 		blk = cand[i];
-		ksm_print_msg("memory%ld (%lu pages a block) holds %ld of our %d mapped pages; pages_shared %ld sharing %ld\n",
-			      blk, block_pages, held[i], NPAGES, shared0, sharing0);
+		ksft_print_msg("memory%ld (%lu pages a block) holds %ld of our %d mapped pages; pages_shared %ld sharing %ld\n",
+			       blk, block_pages, held[i], NPAGES, shared0, sharing0);
 		err = offline_watched(blk, watch);
 		block_attr(blk, "state", buf, sizeof(buf));
 		if (err)
-			ksm_print_msg("offline memory%ld: %s (state %s)\n", blk,
-				      strerror(-err), buf);
+			ksft_print_msg("offline memory%ld: %s (state %s)\n", blk,
+				       strerror(-err), buf);
 		/*
 		 * Busy with boot-time reservations, or not all present (a
 		 * hole at the end of memory): try the next one.
@@ -410,30 +410,30 @@ int main(void)
 		ksm_wait_sharing(1, 30);
 		shared1 = ksm_get("pages_shared");
 		sharing1 = ksm_get("pages_sharing");
-		ksm_print_msg("after offline: pages_shared %ld sharing %ld\n",
-			      shared1, sharing1);
+		ksft_print_msg("after offline: pages_shared %ld sharing %ld\n",
+			       shared1, sharing1);
 		if (shared1 != shared0 || sharing1 != sharing0)
 			why = "pages_shared/pages_sharing changed across the offline";
 	}
 out:
-	ktap_result(!why, "hot-remove: offline a movable block of KSM pages%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "hot-remove: offline a movable block of KSM pages%s%s\n",
+			 why ? ": " : "", why ? why : "");
 	if (!offline) {
-		ktap_skip("hot-remove: ksmd does not scan while the block goes offline (not offlined)");
+		ksft_test_result_skip("hot-remove: ksmd does not scan while the block goes offline (not offlined)\n");
 	} else {
-		ksm_print_msg("offline: migration for %.1f ms by the trace; ksmd started %ld rounds during the offline, %ld of them within the migration\n",
-			      (watch->mig1 - watch->mig0) * 1e3,
-			      watch->rounds, watch->in_window);
+		ksft_print_msg("offline: migration for %.1f ms by the trace; ksmd started %ld rounds during the offline, %ld of them within the migration\n",
+			       (watch->mig1 - watch->mig0) * 1e3,
+			       watch->rounds, watch->in_window);
 		if (watch->mig1 <= 0)
-			ktap_skip("hot-remove: ksmd does not scan while the block goes offline (no migrate tracepoints)");
+			ksft_test_result_skip("hot-remove: ksmd does not scan while the block goes offline (no migrate tracepoints)\n");
 		else if (!watch->rounds)
-			ktap_skip("hot-remove: ksmd does not scan while the block goes offline (no ksm_start_scan events at all)");
+			ksft_test_result_skip("hot-remove: ksmd does not scan while the block goes offline (no ksm_start_scan events at all)\n");
 		else
-			ktap_result(!watch->in_window,
-				    "hot-remove: ksmd does not scan while the block goes offline");
+			ksft_test_result(!watch->in_window,
+					 "hot-remove: ksmd does not scan while the block goes offline\n");
 	}
 	if (why) {
-		ktap_skip("hot-remove: stale stable nodes of the block do no harm (earlier step failed)");
+		ksft_test_result_skip("hot-remove: stale stable nodes of the block do no harm (earlier step failed)\n");
 		goto online;
 	}
 
@@ -457,19 +457,19 @@ out:
 			 ksm_get("pages_sharing") || ksm_get("stable_node_chains"))
 			why = "counters not 0 after run=2";
 	}
-	ktap_result(!why, "hot-remove: stale stable nodes of the block do no harm%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "hot-remove: stale stable nodes of the block do no harm%s%s\n",
+			 why ? ": " : "", why ? why : "");
 online:
 	if (offline) {
 		err = set_state(blk, "online_movable");
 		if (err)
 			err = set_state(blk, "online");
 		block_attr(blk, "state", buf, sizeof(buf));
-		ktap_result(!err && !strncmp(buf, "online", 6),
-			    "hot-remove: the block comes back online (%s)",
-			    err ? strerror(-err) : buf);
+		ksft_test_result(!err && !strncmp(buf, "online", 6),
+				 "hot-remove: the block comes back online (%s)\n",
+				 err ? strerror(-err) : buf);
 	} else {
-		ktap_skip("hot-remove: the block comes back online (not offlined)");
+		ksft_test_result_skip("hot-remove: the block comes back online (not offlined)\n");
 	}
 restore:
 	if (p)
@@ -478,8 +478,6 @@ restore:
 		munmap(s, NSTALE * psize);
 	ksm_set("run", 2);
 	test_prune_stale();
-	ksm_set("pages_to_scan", saved_scan);
-	ksm_set("sleep_millisecs", saved_sleep);
-	ksm_set("run", saved_run);
-	return ktap_exit();
+	ksm_restore_knobs();
+	ksft_finished();
 }

@@ -15,28 +15,11 @@
 #define NPAGES 64
 
 static long psize;
-static long saved_run, saved_scan, saved_sleep, saved_mps, saved_zero;
-
-static void save_knobs(void)
-{
-	saved_run = ksm_get("run");
-	saved_scan = ksm_get("pages_to_scan");
-	saved_sleep = ksm_get("sleep_millisecs");
-	saved_mps = ksm_get("max_page_sharing");
-	saved_zero = ksm_get("use_zero_pages");
-	ksm_set("use_zero_pages", 0);
-}
-
-static void restore_knobs(void)
-{
-	ksm_set("run", 2);
-	ksm_set("max_page_sharing", saved_mps);
-	ksm_set("use_zero_pages", saved_zero);
-	ksm_set("pages_to_scan", saved_scan);
-	ksm_set("sleep_millisecs", saved_sleep);
-	ksm_set("run", saved_run);
-}
-
+/* Put back at the end, after run=2, in this order. */
+static const char *const knobs[] = {
+	"max_page_sharing", "use_zero_pages", "pages_to_scan",
+	"sleep_millisecs", "run", NULL,
+};
 
 static void test_mremap(void)
 {
@@ -44,7 +27,7 @@ static void test_mremap(void)
 	const char *why = NULL;
 
 	if (!p || wait_self_merged(NPAGES, 60)) {
-		ktap_result(0, "mremap: pages merged before the move");
+		ksft_test_result(0, "mremap: pages merged before the move\n");
 		goto out;
 	}
 	q = mmap(NULL, 2 * NPAGES * psize, PROT_NONE,
@@ -52,7 +35,7 @@ static void test_mremap(void)
 	q = mremap(p, NPAGES * psize, NPAGES * psize,
 		   MREMAP_MAYMOVE | MREMAP_FIXED, q + NPAGES * psize);
 	if (q == MAP_FAILED) {
-		ktap_result(0, "mremap: move failed: %s", strerror(errno));
+		ksft_test_result(0, "mremap: move failed: %s\n", strerror(errno));
 		goto out;
 	}
 	p = q;
@@ -76,8 +59,8 @@ static void test_mremap(void)
 		else if (!all_bytes(p + psize, NPAGES - 1, 0x5a))
 			why = "content changed by the unmerge";
 	}
-	ktap_result(!why, "mremap of a merged range keeps content and merges%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "mremap of a merged range keeps content and merges%s%s\n",
+			 why ? ": " : "", why ? why : "");
 out:
 	if (p)
 		munmap(p, NPAGES * psize);
@@ -91,7 +74,7 @@ static void test_fork(void)
 	pid_t pid;
 
 	if (!p || wait_self_merged(NPAGES, 60)) {
-		ktap_result(0, "fork: pages merged before fork");
+		ksft_test_result(0, "fork: pages merged before fork\n");
 		goto out;
 	}
 	pid = fork();
@@ -108,7 +91,7 @@ static void test_fork(void)
 	ok = ok && all_bytes(p, NPAGES, 0x3c);
 	p[psize] = 0x22;
 	ok = ok && p[psize] == 0x22 && all_bytes(p, 1, 0x3c);
-	ktap_result(ok, "fork of a merged range: contents intact, COW on write");
+	ksft_test_result(ok, "fork of a merged range: contents intact, COW on write\n");
 out:
 	if (p)
 		munmap(p, NPAGES * psize);
@@ -123,7 +106,7 @@ static void test_ebusy(void)
 	long man = ksm_get("merge_across_nodes");
 
 	if (!p || wait_self_merged(NPAGES, 60)) {
-		ktap_result(0, "EBUSY: pages merged");
+		ksft_test_result(0, "EBUSY: pages merged\n");
 		goto out;
 	}
 	ksm_set("run", 0);
@@ -142,7 +125,7 @@ static void test_ebusy(void)
 	if (has_man)
 		ok = ok && ksm_set("merge_across_nodes", !man) == 0 &&
 		     ksm_set("merge_across_nodes", man) == 0;
-	ktap_result(ok, "max_page_sharing/merge_across_nodes: -EBUSY while merged");
+	ksft_test_result(ok, "max_page_sharing/merge_across_nodes: -EBUSY while merged\n");
 out:
 	if (p)
 		munmap(p, NPAGES * psize);
@@ -183,23 +166,23 @@ static void test_exit_mid_scan(void)
 			munmap(p, NPAGES * psize);
 	}
 	ok = ok && ksm_set("run", 2) == 0 && ksm_get("pages_shared") == 0;
-	ktap_result(ok, "exit while ksmd scans the mm");
+	ksft_test_result(ok, "exit while ksmd scans the mm\n");
 }
 
 int main(void)
 {
 	psize = sysconf(_SC_PAGESIZE);
-	if (access(KSM_DIR "run", W_OK)) {
-		printf("1..0 # SKIP no writable " KSM_DIR "\n");
-		return KSFT_SKIP;
-	}
-	ktap_plan(4);
-	save_knobs();
+	if (access(KSM_DIR "run", W_OK))
+		ksft_exit_skip("no writable " KSM_DIR "\n");
+	ksft_print_header();
+	ksft_set_plan(4);
+	ksm_save_knobs(knobs);
+	ksm_set("use_zero_pages", 0);
 	ksm_set("run", 2);
 	test_mremap();
 	test_fork();
 	test_ebusy();
 	test_exit_mid_scan();
-	restore_knobs();
-	return ktap_exit();
+	ksm_restore_knobs();
+	ksft_finished();
 }

@@ -12,63 +12,26 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include "ksm_common.h"
 
 #define NPAGES		128
 #define CG_DIR		"/sys/fs/cgroup/ksm-paths"
-#define TRACE_DIR	"/sys/kernel/tracing/"
 #define MF_MOVE_ALL	(1 << 2)	/* MPOL_MF_MOVE_ALL */
 
 static long psize;
 
-/* How many of the n pages at p are out on swap (pagemap bit 62)? */
-static int pages_swapped(const char *p, int n)
-{
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-	uint64_t ent;
-	int i, out = 0;
-
-	if (fd < 0)
-		return -1;
-	for (i = 0; i < n; i++) {
-		off_t off = ((uintptr_t)p / psize + i) * sizeof(ent);
-
-		if (pread(fd, &ent, sizeof(ent), off) != sizeof(ent))
-			break;
-		out += !!(ent & (1ULL << 62));
-	}
-	close(fd);
-	return out;
-}
-
 /* Print what the kernel says of the page at p: flags and memory cgroup. */
 static void describe_page(const char *p)
 {
-	uint64_t ent = 0, flags = 0, cg = 0;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-	uint64_t pfn;
+	uint64_t pfn = pfn_of(p);
+	uint64_t flags = pfn ? kpage_entry("/proc/kpageflags", pfn) : 0;
+	uint64_t cg = pfn ? kpage_entry("/proc/kpagecgroup", pfn) : 0;
 
-	if (fd < 0 || pread(fd, &ent, 8, (uintptr_t)p / psize * 8) != 8)
-		goto out;
-	close(fd);
-	pfn = ent & ((1ULL << 55) - 1);
-	fd = open("/proc/kpageflags", O_RDONLY);
-	if (fd >= 0 && pread(fd, &flags, 8, pfn * 8) != 8)
-		flags = 0;
-	if (fd >= 0)
-		close(fd);
-	fd = open("/proc/kpagecgroup", O_RDONLY);
-	if (fd >= 0 && pread(fd, &cg, 8, pfn * 8) != 8)
-		cg = 0;
-	ksm_print_msg("page pfn %#llx flags %#llx (lru %d active %d ksm %d) memcg ino %llu\n",
-		      (unsigned long long)pfn, (unsigned long long)flags,
-		      !!(flags & (1 << 5)), !!(flags & (1 << 6)),
-		      !!(flags & (1 << 21)), (unsigned long long)cg);
-out:
-	if (fd >= 0)
-		close(fd);
+	ksft_print_msg("page pfn %#llx flags %#llx (lru %d active %d ksm %d) memcg ino %llu\n",
+		       (unsigned long long)pfn, (unsigned long long)flags,
+		       !!(flags & (1 << 5)), !!(flags & (1 << 6)),
+		       !!(flags & (1 << 21)), (unsigned long long)cg);
 }
 
 /*
@@ -124,27 +87,22 @@ static int child_ok(pid_t pid, int release)
 
 static void test_swap(void)
 {
-	char procs[32], *p = NULL;
+	char *p = NULL;
 	const char *why = NULL;
 	int rel[2], out = 0, i, err = 0;
 	pid_t kid[2] = { -1, -1 };
 
 	if (!zram_swap_ready()) {
-		ktap_skip("swap: merged pages go out to zram and come back (no zram swap)");
+		ksft_test_result_skip("swap: merged pages go out to zram and come back (no zram swap)\n");
 		return;
 	}
-	mkdir(CG_DIR, 0755);
-	err = write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
-	if (err)
-		ksm_print_msg("swap: enabling the memory controller: %s\n",
-			      strerror(-err));
-	snprintf(procs, sizeof(procs), "%d", getpid());
-	if (write_file(CG_DIR "/cgroup.procs", procs)) {
-		ktap_skip("swap: merged pages go out to zram and come back (no memory cgroup)");
+	cg_make(CG_DIR);
+	if (cg_join(CG_DIR, getpid())) {
+		ksft_test_result_skip("swap: merged pages go out to zram and come back (no memory cgroup)\n");
 		return;
 	}
 
-	ksm_print_msg("swap: in cgroup, merging\n");
+	ksft_print_msg("swap: in cgroup, merging\n");
 	p = map_same(NPAGES, 0x66);
 	if (!p || wait_self_merged(NPAGES, 60)) {
 		why = "not merged to begin with";
@@ -154,7 +112,7 @@ static void test_swap(void)
 	for (i = 0; i < 2; i++)
 		kid[i] = hold_and_check(p, 0x66, &rel[i]);
 	ksm_set("run", 0);
-	ksm_print_msg("swap: merged, reclaiming\n");
+	ksft_print_msg("swap: merged, reclaiming\n");
 	for (i = 0; i < 100 && out < NPAGES / 2; i++) {
 		if (i)
 			usleep(100000);
@@ -163,18 +121,18 @@ static void test_swap(void)
 		out = pages_swapped(p, NPAGES);
 	}
 	if (err)
-		ksm_print_msg("swap: memory.reclaim: %s\n", strerror(-err));
+		ksft_print_msg("swap: memory.reclaim: %s\n", strerror(-err));
 	if (out <= 0) {
 		struct stat st;
 
 		describe_page(p);
 		if (!stat(CG_DIR, &st))
-			ksm_print_msg("test cgroup ino %llu\n",
-				      (unsigned long long)st.st_ino);
+			ksft_print_msg("test cgroup ino %llu\n",
+				       (unsigned long long)st.st_ino);
 		system("(grep -E '^(anon|file|active_anon|inactive_anon|swapcached) ' " CG_DIR "/memory.stat; cat /proc/swaps /proc/sys/vm/swappiness " CG_DIR "/memory.swap.max " CG_DIR "/memory.swap.current; grep -E 'pswp|pgscan|pgsteal' /proc/vmstat) | sed 's/^/# /'");
 	}
-	ksm_print_msg("swap: %d of %d merged pages were swapped out after %d memory.reclaim writes\n",
-		      out, NPAGES, i);
+	ksft_print_msg("swap: %d of %d merged pages were swapped out after %d memory.reclaim writes\n",
+		       out, NPAGES, i);
 	if (out <= 0) {
 		why = "reclaim did not swap the merged pages out";
 	} else if (!all_bytes(p, NPAGES, 0x66)) {
@@ -191,19 +149,13 @@ out:
 	for (i = 0; i < 2; i++)
 		if (kid[i] > 0)
 			child_ok(kid[i], rel[i]);
-	ktap_result(!why, "swap: merged pages go out to zram and come back%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "swap: merged pages go out to zram and come back%s%s\n",
+			 why ? ": " : "", why ? why : "");
 	if (p)
 		munmap(p, NPAGES * psize);
-	write_file("/sys/fs/cgroup/cgroup.procs", procs);
+	cg_join(CGROUP_DIR, getpid());
 	rmdir(CG_DIR);
 	ksm_set("run", 2);
-}
-
-static long move_pages_sys(int count, void **pages, const int *nodes,
-			   int *status, int flags)
-{
-	return syscall(SYS_move_pages, 0, count, pages, nodes, status, flags);
 }
 
 static void test_migration(void)
@@ -216,18 +168,18 @@ static void test_migration(void)
 	char *p;
 
 	if (access("/sys/devices/system/node/node1", F_OK)) {
-		ktap_skip("migration: merged pages move between nodes (one node)");
+		ksft_test_result_skip("migration: merged pages move between nodes (one node)\n");
 		return;
 	}
 	p = map_same(NPAGES, 0x2d);
 	if (!p || wait_self_merged(NPAGES, 60)) {
-		ktap_result(0, "migration: pages merged before the move");
+		ksft_test_result(0, "migration: pages merged before the move\n");
 		goto out;
 	}
 	for (i = 0; i < NPAGES; i++)
 		pages[i] = p + i * psize;
-	if (move_pages_sys(1, pages, NULL, status, 0) || status[0] < 0) {
-		ktap_result(0, "migration: cannot tell the node of a merged page");
+	if (sys_move_pages(1, pages, NULL, status, 0) || status[0] < 0) {
+		ksft_test_result(0, "migration: cannot tell the node of a merged page\n");
 		goto out;
 	}
 	from = status[0];
@@ -243,10 +195,10 @@ static void test_migration(void)
 	 * Ask again a few times, as a caller would, then check the nodes.
 	 */
 	for (tries = 1; tries <= 5; tries++) {
-		rc = move_pages_sys(NPAGES, pages, nodes, status, MF_MOVE_ALL);
+		rc = sys_move_pages(NPAGES, pages, nodes, status, MF_MOVE_ALL);
 		if (rc < 0)
 			break;
-		move_pages_sys(NPAGES, pages, NULL, status, 0);
+		sys_move_pages(NPAGES, pages, NULL, status, 0);
 		for (left = 0, i = 0; i < NPAGES; i++)
 			left += status[i] != to;
 		if (!left)
@@ -271,10 +223,10 @@ static void test_migration(void)
 		else if (!all_bytes(p + psize, NPAGES - 1, 0x2d))
 			why = "content changed by the unmerge";
 	}
-	ksm_print_msg("merged pages from node %d to %d: %d left after %d tries\n",
-		      from, to, left, tries);
-	ktap_result(!why, "migration: merged pages move between nodes%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_print_msg("merged pages from node %d to %d: %d left after %d tries\n",
+		       from, to, left, tries);
+	ksft_test_result(!why, "migration: merged pages move between nodes%s%s\n",
+			 why ? ": " : "", why ? why : "");
 out:
 	if (p)
 		munmap(p, NPAGES * psize);
@@ -342,7 +294,7 @@ static void test_memory_failure(void)
 	char x;
 
 	if (pipe(ready)) {
-		ktap_result(0, "memory-failure: pipe");
+		ksft_test_result(0, "memory-failure: pipe\n");
 		return;
 	}
 	f = fopen("/proc/sys/vm/memory_failure_early_kill", "r");
@@ -385,8 +337,8 @@ static void test_memory_failure(void)
 		snprintf(buf, sizeof(buf), "%ld", early);
 		write_file("/proc/sys/vm/memory_failure_early_kill", buf);
 	}
-	ktap_result(!why, "memory-failure: a poisoned KSM page kills exactly its users%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "memory-failure: a poisoned KSM page kills exactly its users%s%s\n",
+			 why ? ": " : "", why ? why : "");
 	ksm_set("run", 2);
 }
 
@@ -394,17 +346,9 @@ static void test_memory_failure(void)
 static int wait_zero_pages(long n, int timeout_s)
 {
 	time_t end = time(NULL) + timeout_s;
-	char line[128];
-	long v = 0;
-	FILE *f;
 
 	do {
-		f = fopen("/proc/self/ksm_stat", "r");
-		while (f && fgets(line, sizeof(line), f))
-			sscanf(line, "ksm_zero_pages %ld", &v);
-		if (f)
-			fclose(f);
-		if (v >= n)
+		if (keyed_value("/proc/self/ksm_stat", "ksm_zero_pages") >= n)
 			return 0;
 		usleep(10000);
 	} while (time(NULL) < end);
@@ -427,12 +371,10 @@ static void test_tracepoints(void)
 	static char buf[1 << 20];
 	const char *missing = NULL;
 	unsigned int i;
-	ssize_t n = 0, r;
 	pid_t pid;
-	int fd;
 
 	if (write_file(TRACE_DIR "events/ksm/enable", "1")) {
-		ktap_skip("tracepoints: every KSM event fires (no tracefs)");
+		ksft_test_result_skip("tracepoints: every KSM event fires (no tracefs)\n");
 		return;
 	}
 	write_file(TRACE_DIR "trace", "");
@@ -461,18 +403,13 @@ static void test_tracepoints(void)
 	ksm_set("run", 2);
 	ksm_set("use_zero_pages", 0);
 	write_file(TRACE_DIR "events/ksm/enable", "0");
-	fd = open(TRACE_DIR "trace", O_RDONLY);
-	while (fd >= 0 && n < (ssize_t)sizeof(buf) - 1 &&
-	       (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
-		n += r;
-	if (fd >= 0)
-		close(fd);
-	buf[n] = 0;
+	if (read_file(TRACE_DIR "trace", buf, sizeof(buf)))
+		buf[0] = 0;
 	for (i = 0; i < sizeof(want) / sizeof(want[0]) && !missing; i++)
 		if (!traced(buf, want[i]))
 			missing = want[i];
-	ktap_result(!missing, "tracepoints: every KSM event fires%s%s",
-		    missing ? ": missing " : "", missing ? missing : "");
+	ksft_test_result(!missing, "tracepoints: every KSM event fires%s%s\n",
+			 missing ? ": missing " : "", missing ? missing : "");
 	ksm_set("run", 2);
 }
 
@@ -493,31 +430,29 @@ static void test_counters_zero(void)
 		if (v != 0)
 			left = names[i];
 	}
-	ktap_result(!left, "counters back to 0 after all users left%s%s (%ld)",
-		    left ? ": " : "", left ? left : "", left ? v : 0L);
+	ksft_test_result(!left, "counters back to 0 after all users left%s%s (%ld)\n",
+			 left ? ": " : "", left ? left : "", left ? v : 0L);
 }
+
+/* Put back at the end, after run=2, in this order. */
+static const char *const knobs[] = {
+	"pages_to_scan", "sleep_millisecs", "run", NULL,
+};
 
 int main(void)
 {
-	long saved_scan, saved_sleep, saved_run;
-
 	psize = sysconf(_SC_PAGESIZE);
-	if (access(KSM_DIR "run", W_OK)) {
-		printf("1..0 # SKIP needs root and /sys/kernel/mm/ksm\n");
-		return KSFT_SKIP;
-	}
-	saved_run = ksm_get("run");
-	saved_scan = ksm_get("pages_to_scan");
-	saved_sleep = ksm_get("sleep_millisecs");
+	if (access(KSM_DIR "run", W_OK))
+		ksft_exit_skip("needs root and /sys/kernel/mm/ksm\n");
+	ksm_save_knobs(knobs);
 	ksm_set("run", 2);
-	ktap_plan(5);
+	ksft_print_header();
+	ksft_set_plan(5);
 	test_swap();
 	test_migration();
 	test_memory_failure();
 	test_tracepoints();
 	test_counters_zero();
-	ksm_set("pages_to_scan", saved_scan);
-	ksm_set("sleep_millisecs", saved_sleep);
-	ksm_set("run", saved_run);
-	return ktap_exit();
+	ksm_restore_knobs();
+	ksft_finished();
 }

@@ -245,37 +245,15 @@ static const char * const caches[] = {
  * per-CPU slabs (which slabinfo counts as in use). -1 if the kernel has
  * no /proc/slabinfo or does not list the cache under its own name.
  */
-static void slab_active(long *act)
+static void caches_active(long *act)
 {
-	char line[512], name[64], path[128];
 	unsigned int i;
-	long a;
-	FILE *f;
 
 	for (i = 0; i < NCACHES; i++) {
-		int fd;
-
-		act[i] = -1;
-		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink",
-			 caches[i]);
-		fd = open(path, O_WRONLY);
-		if (fd >= 0) {
-			if (write(fd, "1", 1) < 0)
-				ksm_print_msg("shrink %s: %s\n", caches[i],
-					      strerror(errno));
-			close(fd);
-		}
+		slab_shrink(caches[i]);
+		if (slab_active(caches[i], &act[i]))
+			act[i] = -1;
 	}
-	f = fopen("/proc/slabinfo", "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s %ld", name, &a) != 2)
-			continue;
-		for (i = 0; i < NCACHES; i++)
-			if (!strcmp(name, caches[i]))
-				act[i] = a;
-	}
-	if (f)
-		fclose(f);
 }
 
 static const char * const counters[] = {
@@ -301,15 +279,20 @@ static void print_counters(const char *when)
 {
 	unsigned int i;
 
-	ksm_print_msg("%s:", when);
+	ksft_print_msg("%s:", when);
 	for (i = 0; i < NCOUNTERS; i++)
 		printf(" %s=%ld", counters[i], ksm_get(counters[i]));
 	printf(" full_scans=%ld\n", ksm_get("full_scans"));
 }
 
+/* Put back at the end, after run=2, in this order. */
+static const char *const knobs[] = {
+	"max_page_sharing", "use_zero_pages", "pages_to_scan",
+	"sleep_millisecs", "run", NULL,
+};
+
 int main(int argc, char **argv)
 {
-	long saved_scan, saved_sleep, saved_run, saved_share, saved_zero;
 	long base[NCACHES], after[NCACHES], v = 0, peak_chains = 0;
 	long peak_sharing = 0, peak_zero = 0, spawned = 0, scans0, rounds;
 	int seconds = 20, bad = 0, status, live = 0;
@@ -321,22 +304,17 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "--seconds"))
 		seconds = atoi(argv[2]);
 	psize = sysconf(_SC_PAGESIZE);
-	if (access(KSM_DIR "run", W_OK)) {
-		printf("1..0 # SKIP needs root and /sys/kernel/mm/ksm\n");
-		return KSFT_SKIP;
-	}
-	saved_run = ksm_get("run");
-	saved_scan = ksm_get("pages_to_scan");
-	saved_sleep = ksm_get("sleep_millisecs");
-	saved_share = ksm_get("max_page_sharing");
-	saved_zero = ksm_get("use_zero_pages");
-	ktap_plan(4);
+	if (access(KSM_DIR "run", W_OK))
+		ksft_exit_skip("needs root and /sys/kernel/mm/ksm\n");
+	ksm_save_knobs(knobs);
+	ksft_print_header();
+	ksft_set_plan(4);
 
 	/* Start from empty trees: run=2 unmerges whatever is left. */
 	ksm_set("run", 2);
-	slab_active(base);
+	caches_active(base);
 	if (ksm_set("max_page_sharing", SHARING_MAX))
-		ksm_print_msg("cannot set max_page_sharing (trees not empty?)\n");
+		ksft_print_msg("cannot set max_page_sharing (trees not empty?)\n");
 	ksm_set("use_zero_pages", 1);
 	ksm_set("pages_to_scan", 10000);
 	ksm_set("sleep_millisecs", 0);
@@ -359,10 +337,10 @@ int main(int argc, char **argv)
 		if (pid > 0) {
 			live--;
 			if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-				ksm_print_msg("worker %d: %s %d\n", pid,
-					      WIFEXITED(status) ? "exit" : "signal",
-					      WIFEXITED(status) ? WEXITSTATUS(status) :
-					      WTERMSIG(status));
+				ksft_print_msg("worker %d: %s %d\n", pid,
+					       WIFEXITED(status) ? "exit" : "signal",
+					       WIFEXITED(status) ? WEXITSTATUS(status) :
+					       WTERMSIG(status));
 				bad = 1;
 			}
 			continue;
@@ -381,17 +359,17 @@ int main(int argc, char **argv)
 			bad = 1;
 	}
 	rounds = ksm_get("full_scans") - scans0;
-	ksm_print_msg("%ld processes in %d s, %ld full scans; peaks: pages_sharing %ld, stable_node_chains %ld, ksm_zero_pages %ld\n",
-		      spawned, seconds, rounds, peak_sharing, peak_chains,
-		      peak_zero);
+	ksft_print_msg("%ld processes in %d s, %ld full scans; peaks: pages_sharing %ld, stable_node_chains %ld, ksm_zero_pages %ld\n",
+		       spawned, seconds, rounds, peak_sharing, peak_chains,
+		       peak_zero);
 	if (bad)
 		why = "a process saw its memory change under it";
 	else if (peak_sharing == 0)
 		why = "nothing was merged during the race";
 	else if (rounds < 3)
 		why = "ksmd made fewer than 3 full scans during the race";
-	ktap_result(!why, "race: content intact across exit/munmap/mremap/mprotect/fork/DONTNEED%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "race: content intact across exit/munmap/mremap/mprotect/fork/DONTNEED%s%s\n",
+			 why ? ": " : "", why ? why : "");
 
 	/*
 	 * Every user is gone. ksmd (still at full speed) drops the exited
@@ -412,8 +390,8 @@ int main(int argc, char **argv)
 			usleep(10000);
 	} while (left && time(NULL) < stop);
 	print_counters("once the exited mms were dropped");
-	ktap_result(!left, "race: page counters back to 0 once ksmd dropped the exited mms%s%s (%ld)",
-		    left ? ": " : "", left ? left : "", left ? v : 0L);
+	ksft_test_result(!left, "race: page counters back to 0 once ksmd dropped the exited mms%s%s (%ld)\n",
+			 left ? ": " : "", left ? left : "", left ? v : 0L);
 
 	/*
 	 * Stale stable nodes (their KSM page freed with its last user) are
@@ -424,29 +402,25 @@ int main(int argc, char **argv)
 	ksm_set("run", 2);
 	left = nonzero_counter(&v);
 	print_counters("after run=2");
-	ktap_result(!left, "race: all counters 0 once unmerged%s%s (%ld)",
-		    left ? ": " : "", left ? left : "", left ? v : 0L);
+	ksft_test_result(!left, "race: all counters 0 once unmerged%s%s (%ld)\n",
+			 left ? ": " : "", left ? left : "", left ? v : 0L);
 
-	slab_active(after);
+	caches_active(after);
 	left = NULL;
 	for (c = 0; c < NCACHES; c++) {
-		ksm_print_msg("slab %s: %ld active before, %ld after\n",
-			      caches[c], base[c], after[c]);
+		ksft_print_msg("slab %s: %ld active before, %ld after\n",
+			       caches[c], base[c], after[c]);
 		if (!left && (base[c] < 0 || after[c] < 0))
 			left = "";
 		else if (!left && after[c] > base[c])
 			left = caches[c];
 	}
 	if (left && !*left)
-		ktap_skip("race: no KSM objects left in the slab caches (no /proc/slabinfo with distinct ksm caches: needs SLUB_DEBUG and slab_nomerge)");
+		ksft_test_result_skip("race: no KSM objects left in the slab caches (no /proc/slabinfo with distinct ksm caches: needs SLUB_DEBUG and slab_nomerge)\n");
 	else
-		ktap_result(!left, "race: no KSM objects left in the slab caches%s%s",
-			    left ? ": leak in " : "", left ? left : "");
+		ksft_test_result(!left, "race: no KSM objects left in the slab caches%s%s\n",
+				 left ? ": leak in " : "", left ? left : "");
 
-	ksm_set("max_page_sharing", saved_share);
-	ksm_set("use_zero_pages", saved_zero);
-	ksm_set("pages_to_scan", saved_scan);
-	ksm_set("sleep_millisecs", saved_sleep);
-	ksm_set("run", saved_run);
-	return ktap_exit();
+	ksm_restore_knobs();
+	ksft_finished();
 }

@@ -21,10 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include "ksm_common.h"
-#include "ksm_files.h"
 
 #define PAIRS		32
 #define PAIR_PAGES	(2 * PAIRS)
@@ -33,20 +31,6 @@
 #define MOVE_ALL	(1 << 2)	/* MPOL_MF_MOVE_ALL */
 
 static long psize;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static long move_pages_sys(int count, void **pages, const int *nodes,
-			   int *status, int flags)
-{
-	return syscall(SYS_move_pages, 0, count, pages, nodes, status, flags);
-}
 
 /* Pages 2k and 2k + 1 hold the same content, different for every k. */
 static void fill_pairs(char *p)
@@ -106,10 +90,10 @@ static double time_moves(char *p)
 	for (r = 0; r < ROUNDS; r++) {
 		for (i = 0; i < PAIRS; i++)
 			nodes[i] = (r + 1) & 1;
-		t[r] = now_s();
-		if (move_pages_sys(PAIRS, pages, nodes, status, MOVE_ALL))
+		t[r] = mono_seconds();
+		if (sys_move_pages(PAIRS, pages, nodes, status, MOVE_ALL))
 			return -1;
-		t[r] = now_s() - t[r];
+		t[r] = mono_seconds() - t[r];
 		for (i = 0; i < PAIRS; i++)
 			if (status[i] != nodes[i])
 				return -1;
@@ -189,16 +173,16 @@ static void test_many_vmas(void)
 
 	one = run_timed(0);
 	many = run_timed(SPLITS);
-	ksm_print_msg("rmap: moving %d KSM pages takes %.2f ms with 1 vma, %.2f ms with %d vmas on the anon_vma (%.1fx)\n",
-		      PAIRS, one * 1e3, many * 1e3, 2 * SPLITS + 1,
-		      one > 0 ? many / one : 0);
+	ksft_print_msg("rmap: moving %d KSM pages takes %.2f ms with 1 vma, %.2f ms with %d vmas on the anon_vma (%.1fx)\n",
+		       PAIRS, one * 1e3, many * 1e3, 2 * SPLITS + 1,
+		       one > 0 ? many / one : 0);
 	if (one < 0 || many < 0)
 		why = one == -2 || many == -2 ? "content changed" :
 		      "a KSM page did not migrate";
 	else if (many > 4 * one + 0.005)
 		why = "a walk visits every vma of the anon_vma";
-	ktap_result(!why, "rmap: a walk looks only at the vmas at the page's index%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "rmap: a walk looks only at the vmas at the page's index%s%s\n",
+			 why ? ": " : "", why ? why : "");
 }
 
 /*
@@ -221,7 +205,7 @@ static void test_mremap_moved(void)
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	b = mmap(NULL, 2 * len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (a == MAP_FAILED || b == MAP_FAILED || pipe(go) || pipe(done)) {
-		ktap_result(0, "rmap: KSM pages of an mremap-moved vma are found: setup");
+		ksft_test_result(0, "rmap: KSM pages of an mremap-moved vma are found: setup\n");
 		return;
 	}
 	/* Fault it first: the anon_vma is made for the old address. */
@@ -256,13 +240,13 @@ static void test_mremap_moved(void)
 	}
 	for (i = 0; i < PAIRS; i++)
 		nodes[i] = 1;
-	if (move_pages_sys(PAIRS, pages, NULL, status, 0)) {
+	if (sys_move_pages(PAIRS, pages, NULL, status, 0)) {
 		why = "move_pages (query)";
 		goto out;
 	}
 	for (i = 0; i < PAIRS; i++)
 		nodes[i] = !status[i];
-	if (move_pages_sys(PAIRS, pages, nodes, status, MOVE_ALL)) {
+	if (sys_move_pages(PAIRS, pages, nodes, status, MOVE_ALL)) {
 		why = "move_pages";
 		goto out;
 	}
@@ -287,30 +271,25 @@ out:
 	}
 	ksm_set("run", 2);
 	munmap(b, len);
-	ktap_result(!why, "rmap: KSM pages of an mremap-moved vma are found%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "rmap: KSM pages of an mremap-moved vma are found%s%s\n",
+			 why ? ": " : "", why ? why : "");
 }
+
+/* Put back at the end, after run=2, in this order. */
+static const char *const knobs[] = {
+	"merge_across_nodes", "pages_to_scan", "sleep_millisecs", "run", NULL,
+};
 
 int main(void)
 {
-	long saved_run, saved_scan, saved_sleep, saved_man;
-
 	psize = sysconf(_SC_PAGESIZE);
-	if (access(KSM_DIR "run", W_OK)) {
-		printf("1..0 # SKIP needs root and CONFIG_KSM\n");
-		return KSFT_SKIP;
-	}
-	saved_run = ksm_get("run");
-	saved_scan = ksm_get("pages_to_scan");
-	saved_sleep = ksm_get("sleep_millisecs");
-	saved_man = ksm_get("merge_across_nodes");
-	ktap_plan(2);
+	if (access(KSM_DIR "run", W_OK))
+		ksft_exit_skip("needs root and CONFIG_KSM\n");
+	ksm_save_knobs(knobs);
+	ksft_print_header();
+	ksft_set_plan(2);
 	test_many_vmas();
 	test_mremap_moved();
-	ksm_set("run", 2);
-	ksm_set("merge_across_nodes", saved_man);
-	ksm_set("pages_to_scan", saved_scan);
-	ksm_set("sleep_millisecs", saved_sleep);
-	ksm_set("run", saved_run);
-	return ktap_exit();
+	ksm_restore_knobs();
+	ksft_finished();
 }

@@ -13,27 +13,11 @@
 #include <stdint.h>
 #include "ksm_common.h"
 
-#define TRACE_DIR	"/sys/kernel/tracing/"
 #define UNIQUE_PAGES	512
 #define SAME_PAGES	128
 #define ROUNDS		12
 
 static long psize;
-
-/* Fill n pages with content no other page in the system has. */
-static void fill_unique(char *p, long n, uint64_t seed)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
-	uint64_t *w = (uint64_t *)p;
-	long i, words = n * psize / 8;
-
-	for (i = 0; i < words; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		w[i] = x + i;
-	}
-}
 
 static char *map_mergeable(long n)
 {
@@ -45,20 +29,6 @@ static char *map_mergeable(long n)
 	return p;
 }
 
-/* Wait until ksmd has finished @n more full rounds; 0 or -1 on timeout. */
-static int wait_rounds(long n, int timeout_s)
-{
-	long want = ksm_get("full_scans") + n;
-	time_t end = time(NULL) + timeout_s;
-
-	while (time(NULL) < end) {
-		if (ksm_get("full_scans") >= want)
-			return 0;
-		usleep(5000);
-	}
-	return -1;
-}
-
 static void test_smart_scan(void)
 {
 	long s0, s1, s2, s3, min_merging = LONG_MAX, n, saved;
@@ -68,8 +38,8 @@ static void test_smart_scan(void)
 
 	saved = ksm_get("smart_scan");
 	if (saved < 0) {
-		ktap_skip("smart_scan: failing pages skipped, KSM pages never (no knob)");
-		ktap_skip("smart_scan: merged pages stay merged and checked (no knob)");
+		ksft_test_result_skip("smart_scan: failing pages skipped, KSM pages never (no knob)\n");
+		ksft_test_result_skip("smart_scan: merged pages stay merged and checked (no knob)\n");
 		return;
 	}
 	ksm_set("smart_scan", 0);
@@ -79,7 +49,7 @@ static void test_smart_scan(void)
 		why = "mmap";
 		goto out;
 	}
-	fill_unique(u, UNIQUE_PAGES, getpid());
+	fill_unique_pages(u, UNIQUE_PAGES, getpid());
 	if (madvise(u, UNIQUE_PAGES * psize, MADV_MERGEABLE)) {
 		why = "madvise";
 		goto out;
@@ -108,18 +78,18 @@ static void test_smart_scan(void)
 		usleep(2000);
 	}
 	s3 = ksm_get("pages_skipped");
-	ksm_print_msg("smart_scan: pages_skipped +%ld over %d rounds with 0, +%ld with 1; merged pages never below %ld of %d\n",
-		      s1 - s0, ROUNDS, s3 - s2, min_merging, SAME_PAGES);
+	ksft_print_msg("smart_scan: pages_skipped +%ld over %d rounds with 0, +%ld with 1; merged pages never below %ld of %d\n",
+		       s1 - s0, ROUNDS, s3 - s2, min_merging, SAME_PAGES);
 	if (ksm_get("full_scans") < n)
 		why = "ksmd did not finish its rounds (smart_scan=1)";
 	else if (s1 != s0)
 		why = "pages were skipped with smart_scan=0";
 	else if (s3 <= s2)
 		why = "no page skipped with smart_scan=1 although 512 pages never merge";
-	ktap_result(!why, "smart_scan: failing pages skipped only when enabled%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "smart_scan: failing pages skipped only when enabled%s%s\n",
+			 why ? ": " : "", why ? why : "");
 	if (why) {
-		ktap_skip("smart_scan: merged pages stay merged and checked (earlier step failed)");
+		ksft_test_result_skip("smart_scan: merged pages stay merged and checked (earlier step failed)\n");
 		goto done;
 	}
 
@@ -140,12 +110,12 @@ static void test_smart_scan(void)
 		else if (!all_bytes(m + psize, SAME_PAGES - 1, 0x3c))
 			why = "the write showed in other merged pages";
 	}
-	ktap_result(!why, "smart_scan: merged pages stay merged and checked%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "smart_scan: merged pages stay merged and checked%s%s\n",
+			 why ? ": " : "", why ? why : "");
 	goto done;
 out:
-	ktap_result(0, "smart_scan: failing pages skipped only when enabled: %s", why);
-	ktap_skip("smart_scan: merged pages stay merged and checked (setup failed)");
+	ksft_test_result(0, "smart_scan: failing pages skipped only when enabled: %s\n", why);
+	ksft_test_result_skip("smart_scan: merged pages stay merged and checked (setup failed)\n");
 done:
 	if (u)
 		munmap(u, UNIQUE_PAGES * psize);
@@ -218,7 +188,7 @@ static void test_second_look(void)
 		why = "mmap";
 		goto first;
 	}
-	fill_unique(a, FRESH_PAGES, getpid() + 1000);
+	fill_unique_pages(a, FRESH_PAGES, getpid() + 1000);
 	memcpy(b, a, FRESH_PAGES * psize);
 	if (madvise(a, FRESH_PAGES * psize, MADV_MERGEABLE) ||
 	    madvise(b, FRESH_PAGES * psize, MADV_MERGEABLE)) {
@@ -232,8 +202,8 @@ static void test_second_look(void)
 	while (ksm_get("full_scans") < f0 + 1 && time(NULL) < end)
 		usleep(1000);
 	merged = self_merging_pages();
-	ksm_print_msg("second look: %ld of %d pages merged when the first round ended (full_scans %ld -> %ld)\n",
-		      merged, 2 * FRESH_PAGES, f0, ksm_get("full_scans"));
+	ksft_print_msg("second look: %ld of %d pages merged when the first round ended (full_scans %ld -> %ld)\n",
+		       merged, 2 * FRESH_PAGES, f0, ksm_get("full_scans"));
 	if (ksm_get("full_scans") < f0 + 1)
 		why = "ksmd did not finish a round";
 	else if (merged < FRESH_PAGES)
@@ -243,8 +213,8 @@ static void test_second_look(void)
 	else if (memcmp(a, b, FRESH_PAGES * psize))
 		why = "merged content differs";
 first:
-	ktap_result(!why, "second look: fresh copies merge in their first round%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "second look: fresh copies merge in their first round%s%s\n",
+			 why ? ": " : "", why ? why : "");
 	if (a)
 		munmap(a, FRESH_PAGES * psize);
 	if (b)
@@ -279,9 +249,9 @@ first:
 	pthread_join(writer, NULL);
 	writing = 0;
 	cow1 = keyed_value("/proc/vmstat", "cow_ksm");
-	ksm_print_msg("second look: %d pages rewritten every ms: %ld merged after %ld rounds, cow_ksm %+ld; longest gap between writes %ld us\n",
-		      VOLATILE_PAGES, merged, rounds_done,
-		      cow0 >= 0 ? cow1 - cow0 : 0, writer_max_gap_us);
+	ksft_print_msg("second look: %d pages rewritten every ms: %ld merged after %ld rounds, cow_ksm %+ld; longest gap between writes %ld us\n",
+		       VOLATILE_PAGES, merged, rounds_done,
+		       cow0 >= 0 ? cow1 - cow0 : 0, writer_max_gap_us);
 	if (!why && merged)
 		why = "pages being rewritten were merged";
 	else if (!why && cow0 >= 0 && cow1 != cow0)
@@ -289,13 +259,13 @@ first:
 	/* A writer that stood still that long gave ksmd stable pages. */
 	if (why && !strncmp(why, "pages being", 11) &&
 	    writer_max_gap_us >= 40000) {
-		ktap_skip("second look: pages rewritten every ms never merge: the writer stalled for %ld ms, cannot judge",
-			  writer_max_gap_us / 1000);
+		ksft_test_result_skip("second look: pages rewritten every ms never merge: the writer stalled for %ld ms, cannot judge\n",
+				      writer_max_gap_us / 1000);
 		goto volatile_cleanup;
 	}
 volatile_done:
-	ktap_result(!why, "second look: pages rewritten every ms never merge%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "second look: pages rewritten every ms never merge%s%s\n",
+			 why ? ": " : "", why ? why : "");
 volatile_cleanup:
 	if (writing) {
 		writer_stop = 1;
@@ -327,18 +297,11 @@ static const char * const adv_knobs[] = {
 static int parse_advisor_trace(long *maxv, long *last)
 {
 	static char buf[1 << 20];
-	ssize_t n = 0, r;
-	int fd, events = 0;
+	int events = 0;
 	char *s;
 
-	fd = open(TRACE_DIR "trace", O_RDONLY);
-	if (fd < 0)
+	if (read_file(TRACE_DIR "trace", buf, sizeof(buf)))
 		return -1;
-	while (n < (ssize_t)sizeof(buf) - 1 &&
-	       (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
-		n += r;
-	close(fd);
-	buf[n] = 0;
 	*maxv = -1;
 	*last = -1;
 	for (s = buf; (s = strstr(s, "ksm_advisor:")); s++) {
@@ -368,7 +331,7 @@ static void test_advisor(void)
 	time_t end;
 
 	if (ksm_read("advisor_mode", mode, sizeof(mode))) {
-		ktap_skip("advisor: scan-time steers pages_to_scan within its bounds (no advisor)");
+		ksft_test_result_skip("advisor: scan-time steers pages_to_scan within its bounds (no advisor)\n");
 		return;
 	}
 	for (i = 0; i < (int)NKNOBS; i++)
@@ -378,7 +341,7 @@ static void test_advisor(void)
 		why = "mmap";
 		goto out;
 	}
-	fill_unique(p, ADV_PAGES, getpid() + 77);
+	fill_unique_pages(p, ADV_PAGES, getpid() + 77);
 	/* Every page fails every round: keep rounds the same length. */
 	ksm_set("smart_scan", 0);
 	ksm_set("run", 0);
@@ -425,9 +388,9 @@ static void test_advisor(void)
 	ksm_set("run", 0);
 	v = ksm_get("pages_to_scan");
 	events = traced ? parse_advisor_trace(&tmax, &tlast) : -1;
-	ksm_print_msg("advisor: pages_to_scan started at %ld, seen in [%ld, %ld], ended at %ld after %ld rounds; %d ksm_advisor events (largest %ld, last %ld)\n",
-		      first, lo, hi, v, ksm_get("full_scans"), events,
-		      traced ? tmax : -1, traced ? tlast : -1);
+	ksft_print_msg("advisor: pages_to_scan started at %ld, seen in [%ld, %ld], ended at %ld after %ld rounds; %d ksm_advisor events (largest %ld, last %ld)\n",
+		       first, lo, hi, v, ksm_get("full_scans"), events,
+		       traced ? tmax : -1, traced ? tlast : -1);
 	if (first != ADV_MIN)
 		why = "selecting scan-time did not start pages_to_scan at advisor_min_pages_to_scan";
 	else if (hi > ADV_MAX)
@@ -443,8 +406,8 @@ static void test_advisor(void)
 	else if (tlast != v)
 		why = "the last traced pages_to_scan is not the value in force";
 out:
-	ktap_result(!why, "advisor: scan-time steers pages_to_scan within its bounds%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "advisor: scan-time steers pages_to_scan within its bounds%s%s\n",
+			 why ? ": " : "", why ? why : "");
 	if (traced)
 		write_file(TRACE_DIR "events/ksm/ksm_advisor/enable", "0");
 	ksm_write("advisor_mode", "none");
@@ -458,25 +421,23 @@ out:
 	ksm_set("run", 2);
 }
 
+/* Put back at the end, after run=2, in this order. */
+static const char *const knobs[] = {
+	"pages_to_scan", "sleep_millisecs", "run", NULL,
+};
+
 int main(void)
 {
-	long saved_scan, saved_sleep, saved_run;
-
 	psize = sysconf(_SC_PAGESIZE);
-	if (access(KSM_DIR "run", W_OK)) {
-		printf("1..0 # SKIP needs root and /sys/kernel/mm/ksm\n");
-		return KSFT_SKIP;
-	}
-	saved_run = ksm_get("run");
-	saved_scan = ksm_get("pages_to_scan");
-	saved_sleep = ksm_get("sleep_millisecs");
+	if (access(KSM_DIR "run", W_OK))
+		ksft_exit_skip("needs root and /sys/kernel/mm/ksm\n");
+	ksm_save_knobs(knobs);
 	ksm_set("run", 2);
-	ktap_plan(5);
+	ksft_print_header();
+	ksft_set_plan(5);
 	test_second_look();
 	test_smart_scan();
 	test_advisor();
-	ksm_set("pages_to_scan", saved_scan);
-	ksm_set("sleep_millisecs", saved_sleep);
-	ksm_set("run", saved_run);
-	return ktap_exit();
+	ksm_restore_knobs();
+	ksft_finished();
 }

@@ -47,13 +47,11 @@
 
 /* ---- The main process: workers, knobs, counters. ---- */
 
+/* Put back at the end, after run=2, in this order. */
 static const char *const knobs[] = {
 	"max_page_sharing", "merge_across_nodes", "use_zero_pages",
-	"smart_scan", "pages_to_scan", "sleep_millisecs", "run",
+	"smart_scan", "pages_to_scan", "sleep_millisecs", "run", NULL,
 };
-#define NR_KNOBS (sizeof(knobs) / sizeof(knobs[0]))
-static char saved[NR_KNOBS][64];
-static int have_saved[NR_KNOBS];
 
 static long ctl_zero_flips, ctl_smart_flips, ctl_run2, ctl_mps_ok,
 	    ctl_mps_busy, ctl_man_ok, ctl_man_busy, ctl_bad, ctl_thp_flips;
@@ -80,10 +78,10 @@ static void print_delta(const char *what, const char *key, long before)
 	long now = vmstat(key);
 
 	if (now < 0 || before < 0)
-		ksm_print_msg("%s: n/a (no such /proc/vmstat line: CONFIG_VM_EVENT_COUNTERS off?)\n",
-			      what);
+		ksft_print_msg("%s: n/a (no such /proc/vmstat line: CONFIG_VM_EVENT_COUNTERS off?)\n",
+			       what);
 	else
-		ksm_print_msg("%s: %ld\n", what, now - before);
+		ksft_print_msg("%s: %ld\n", what, now - before);
 }
 
 /* A knob write that may be refused with EBUSY only. */
@@ -170,31 +168,6 @@ static pid_t spawn(int id, int gen)
 	if (pid < 0)
 		say("# ERROR fork of worker %d: %s\n", id, strerror(errno));
 	return pid;
-}
-
-static void save_knobs(void)
-{
-	unsigned int i;
-
-	for (i = 0; i < NR_KNOBS; i++)
-		have_saved[i] = !ksm_read(knobs[i], saved[i], sizeof(saved[i]));
-}
-
-/* With run=2 (the shaping knobs need it), in an order that works. */
-static void restore_knobs(void)
-{
-	unsigned int i;
-	int err;
-
-	ksm_set("run", 2);
-	for (i = 0; i < NR_KNOBS; i++) {
-		if (!have_saved[i])
-			continue;
-		err = ksm_write(knobs[i], saved[i]);
-		if (err)
-			say("# cannot restore %s to %s: %s\n", knobs[i],
-			    saved[i], strerror(-err));
-	}
 }
 
 static const char *const counters[] = {
@@ -301,16 +274,16 @@ static void print_stats(long max_sharing, long max_zero, long min_zero,
 {
 	int i;
 
-	ksm_print_msg("operations:\n");
+	ksft_print_msg("operations:\n");
 	for (i = 0; i < NR_OPS; i++)
-		ksm_print_msg("  %-14s %ld\n", op_names[i], sh->ops[i]);
-	ksm_print_msg("control: use_zero_pages flips %ld, smart_scan flips %ld, THP enabled flips %ld, run=2 cycles %ld\n",
-		      ctl_zero_flips, ctl_smart_flips, ctl_thp_flips, ctl_run2);
-	ksm_print_msg("control: max_page_sharing set %ld, EBUSY %ld; merge_across_nodes set %ld, EBUSY %ld; bad writes %ld\n",
-		      ctl_mps_ok, ctl_mps_busy, ctl_man_ok, ctl_man_busy,
-		      ctl_bad);
-	ksm_print_msg("merges: max pages_sharing %ld, ksm_zero_pages max %ld min %ld, full scans %ld\n",
-		      max_sharing, max_zero, min_zero, scans);
+		ksft_print_msg("  %-14s %ld\n", op_names[i], sh->ops[i]);
+	ksft_print_msg("control: use_zero_pages flips %ld, smart_scan flips %ld, THP enabled flips %ld, run=2 cycles %ld\n",
+		       ctl_zero_flips, ctl_smart_flips, ctl_thp_flips, ctl_run2);
+	ksft_print_msg("control: max_page_sharing set %ld, EBUSY %ld; merge_across_nodes set %ld, EBUSY %ld; bad writes %ld\n",
+		       ctl_mps_ok, ctl_mps_busy, ctl_man_ok, ctl_man_busy,
+		       ctl_bad);
+	ksft_print_msg("merges: max pages_sharing %ld, ksm_zero_pages max %ld min %ld, full scans %ld\n",
+		       max_sharing, max_zero, min_zero, scans);
 	print_delta("COW breaks (vmstat cow_ksm)", "cow_ksm", vm0[0]);
 	print_delta("swaps (vmstat pswpout)", "pswpout", vm0[1]);
 	print_delta("swap-ins (vmstat pswpin)", "pswpin", vm0[2]);
@@ -322,22 +295,22 @@ static void print_stats(long max_sharing, long max_zero, long min_zero,
 		    vm0[5]);
 	print_delta("THP splits (vmstat thp_split_page)", "thp_split_page",
 		    vm0[6]);
-	ksm_print_msg("swaps seen: MADV_PAGEOUT on %ld pages, %ld of them on swap right after\n",
-		      sh->pageout_pages, sh->swapped_pages);
-	ksm_print_msg("migrations seen: move_pages took %ld pages to the other node, %ld calls failed with EBUSY/EAGAIN/ENOMEM\n",
-		      sh->pages_moved, sh->move_errs);
-	ksm_print_msg("threads: %ld started, %ld page writes/checks done by them\n",
-		      sh->threads, sh->thread_ops);
-	ksm_print_msg("uffd-wp: %ld pages protected, %ld write faults resolved, %ld protected pages written without a fault%s\n",
-		      sh->wp_pages, sh->wp_faults, sh->wp_unfaulted,
-		      sh->uffd_unavail ? " (uffd-wp unavailable)" : "");
-	ksm_print_msg("/proc/pid/mem: %ld writes into self, %ld into a child, %ld from a child into its parent\n",
-		      sh->procmem_self, sh->procmem_child, sh->procmem_parent);
-	ksm_print_msg("THP: %ld 2 MiB ranges mapped; memcg: %ld worker generations ran in it, %ld failed to join\n",
-		      sh->thp_ranges, sh->memcg_workers, sh->memcg_join_errs);
-	ksm_print_msg("respawns %ld, mismatches %ld, unexpected errors %ld, crashes %ld, memcg OOM kills %ld\n",
-		      sh->respawns, sh->mismatches, sh->errors, sh->crashes,
-		      sh->oom_killed);
+	ksft_print_msg("swaps seen: MADV_PAGEOUT on %ld pages, %ld of them on swap right after\n",
+		       sh->pageout_pages, sh->swapped_pages);
+	ksft_print_msg("migrations seen: move_pages took %ld pages to the other node, %ld calls failed with EBUSY/EAGAIN/ENOMEM\n",
+		       sh->pages_moved, sh->move_errs);
+	ksft_print_msg("threads: %ld started, %ld page writes/checks done by them\n",
+		       sh->threads, sh->thread_ops);
+	ksft_print_msg("uffd-wp: %ld pages protected, %ld write faults resolved, %ld protected pages written without a fault%s\n",
+		       sh->wp_pages, sh->wp_faults, sh->wp_unfaulted,
+		       sh->uffd_unavail ? " (uffd-wp unavailable)" : "");
+	ksft_print_msg("/proc/pid/mem: %ld writes into self, %ld into a child, %ld from a child into its parent\n",
+		       sh->procmem_self, sh->procmem_child, sh->procmem_parent);
+	ksft_print_msg("THP: %ld 2 MiB ranges mapped; memcg: %ld worker generations ran in it, %ld failed to join\n",
+		       sh->thp_ranges, sh->memcg_workers, sh->memcg_join_errs);
+	ksft_print_msg("respawns %ld, mismatches %ld, unexpected errors %ld, crashes %ld, memcg OOM kills %ld\n",
+		       sh->respawns, sh->mismatches, sh->errors, sh->crashes,
+		       sh->oom_killed);
 }
 
 static const char *const vm_keys[] = {
@@ -419,12 +392,13 @@ int main(int argc, char **argv)
 	if (!seeded)
 		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
 	printf("# seed %llu\n", (unsigned long long)seed);
-	ktap_plan(NR_CHECKS);
+	ksft_print_header();
+	ksft_set_plan(NR_CHECKS);
 
 	if (geteuid() || ksm_get("run") < 0) {
-		ksm_print_msg("needs root and /sys/kernel/mm/ksm\n");
+		ksft_print_msg("needs root and /sys/kernel/mm/ksm\n");
 		for (i = 0; i < NR_CHECKS; i++)
-			ktap_skip("ksm_stress");
+			ksft_test_result_skip("ksm_stress\n");
 		return KSFT_SKIP;
 	}
 
@@ -461,32 +435,32 @@ int main(int argc, char **argv)
 	memcg_max = memcg_swap ? MEMCG_MAX : 3 * MEMCG_MAX;
 	have_memcg = !memcg_setup(memcg_max, memcg_swap);
 	sh->memcg_swap = memcg_swap;
-	ksm_print_msg("%d workers for %ld s; NUMA node 1: %s; zram swap: %s; THP: %s\n",
-		      procs, seconds, have_node1 ? "yes" : "no (no migration)",
-		      have_swap ? "yes" : "no (no pageout)",
-		      have_thp ? thp_saved : "no");
+	ksft_print_msg("%d workers for %ld s; NUMA node 1: %s; zram swap: %s; THP: %s\n",
+		       procs, seconds, have_node1 ? "yes" : "no (no migration)",
+		       have_swap ? "yes" : "no (no pageout)",
+		       have_thp ? thp_saved : "no");
 	if (!have_memcg || procs < MEMCG_EVERY)
-		ksm_print_msg("memcg: none%s\n", have_memcg ?
-			      " (no worker would be in it: --procs < 4)" : "");
+		ksft_print_msg("memcg: none%s\n", have_memcg ?
+			       " (no worker would be in it: --procs < 4)" : "");
 	else
-		ksm_print_msg("memcg: workers 3, 7, ... in memory.max %ld MiB, %s\n",
-			      memcg_max >> 20, memcg_swap ?
-			      "with zram swap" : "memory.swap.max 0");
+		ksft_print_msg("memcg: workers 3, 7, ... in memory.max %ld MiB, %s\n",
+			       memcg_max >> 20, memcg_swap ?
+			       "with zram swap" : "memory.swap.max 0");
 
 	/* The baseline: nothing merged, caches shrunk, caches dropped. */
-	save_knobs();
+	ksm_save_knobs(knobs);
 	if (ksm_set("run", 2))
-		ksm_print_msg("cannot set run=2 for the baseline\n");
+		ksft_print_msg("cannot set run=2 for the baseline\n");
 	counters_zero(60, cnt);
 	have_slab = !read_caches(slab0);
 	if (have_slab)
-		ksm_print_msg("slab baseline: %s %ld, %s %ld, %s %ld active objects\n",
-			      caches[0], slab0[0], caches[1], slab0[1],
-			      caches[2], slab0[2]);
+		ksft_print_msg("slab baseline: %s %ld, %s %ld, %s %ld active objects\n",
+			       caches[0], slab0[0], caches[1], slab0[1],
+			       caches[2], slab0[2]);
 	mem0 = unexplained_kb(&free0);
 
 	if (ksm_set("pages_to_scan", 10000) || ksm_set("sleep_millisecs", 0))
-		ksm_print_msg("cannot set ksmd to full speed\n");
+		ksft_print_msg("cannot set ksmd to full speed\n");
 	ksm_set("run", 1);
 	for (k = 0; k < NR_VM_KEYS; k++)
 		vm0[k] = vmstat(vm_keys[k]);
@@ -552,48 +526,48 @@ int main(int argc, char **argv)
 
 	print_stats(max_sharing, max_zero, min_zero, scans, vm0);
 	for (k = 0; k < NR_COUNTERS; k++)
-		ksm_print_msg("after run=2: %-18s %ld\n", counters[k], cnt[k]);
+		ksft_print_msg("after run=2: %-18s %ld\n", counters[k], cnt[k]);
 	if (have_slab)
 		for (k = 0; k < NR_CACHES; k++)
-			ksm_print_msg("slab %-16s active objects before %ld, after %ld\n",
-				      caches[k], slab0[k], slab1[k]);
-	ksm_print_msg("memory: MemFree %ld kB before, %ld kB after (%+ld kB); unexplained %ld kB before, %ld kB after (%+ld kB, allowed +%d kB)\n",
-		      free0, free1, free1 - free0, mem0, mem1, mem1 - mem0,
-		      MEM_SLACK_KB);
+			ksft_print_msg("slab %-16s active objects before %ld, after %ld\n",
+				       caches[k], slab0[k], slab1[k]);
+	ksft_print_msg("memory: MemFree %ld kB before, %ld kB after (%+ld kB); unexplained %ld kB before, %ld kB after (%+ld kB, allowed +%d kB)\n",
+		       free0, free1, free1 - free0, mem0, mem1, mem1 - mem0,
+		       MEM_SLACK_KB);
 
-	restore_knobs();
+	ksm_restore_knobs();
 
-	ktap_result(!sh->mismatches, "no content mismatch");
+	ksft_test_result(!sh->mismatches, "no content mismatch\n");
 	/* Every SIGKILL taken for a memcg OOM kill must be one. */
-	ktap_result(!sh->crashes && !sh->errors &&
-		    sh->oom_killed <= (oom_kill > 0 ? oom_kill : 0),
-		    "workers ran without crashes or unexpected syscall errors");
-	ktap_result(!ctl_bad, "knob writes succeeded or were refused with EBUSY");
-	ktap_result(max_sharing > 0, "ksmd merged pages during the run");
-	ktap_result(!run2_err && zero_ok,
-		    "every KSM counter back to 0 with all processes gone");
+	ksft_test_result(!sh->crashes && !sh->errors &&
+			 sh->oom_killed <= (oom_kill > 0 ? oom_kill : 0),
+			 "workers ran without crashes or unexpected syscall errors\n");
+	ksft_test_result(!ctl_bad, "knob writes succeeded or were refused with EBUSY\n");
+	ksft_test_result(max_sharing > 0, "ksmd merged pages during the run\n");
+	ksft_test_result(!run2_err && zero_ok,
+			 "every KSM counter back to 0 with all processes gone\n");
 	if (!have_slab)
-		ktap_skip("KSM slab caches back to baseline: %s",
-			  access("/proc/slabinfo", F_OK) ?
-			  "no /proc/slabinfo (CONFIG_SLUB_DEBUG off)" :
-			  "caches not listed (boot with slab_nomerge)");
+		ksft_test_result_skip("KSM slab caches back to baseline: %s\n",
+				      access("/proc/slabinfo", F_OK) ?
+				      "no /proc/slabinfo (CONFIG_SLUB_DEBUG off)" :
+				      "caches not listed (boot with slab_nomerge)");
 	else
-		ktap_result(slab_ok, "KSM slab caches back to baseline");
-	ktap_result(mem1 - mem0 <= MEM_SLACK_KB,
-		    "no page frames leaked (unexplained memory within %d kB)",
-		    MEM_SLACK_KB);
+		ksft_test_result(slab_ok, "KSM slab caches back to baseline\n");
+	ksft_test_result(mem1 - mem0 <= MEM_SLACK_KB,
+			 "no page frames leaked (unexplained memory within %d kB)\n",
+			 MEM_SLACK_KB);
 	/*
 	 * Without swap, memory.max leaves room for all the workers in the
 	 * memcg can map: an OOM kill there is a charging bug. With swap it
 	 * is below that, and the load must really have met the limit.
 	 */
 	if (!have_memcg || procs < MEMCG_EVERY)
-		ktap_skip("memcg near memory.max: no memcg");
+		ksft_test_result_skip("memcg near memory.max: no memcg\n");
 	else if (!memcg_swap)
-		ktap_result(oom_kill == 0 && !sh->memcg_join_errs,
-			    "memcg near memory.max (no swap, room left): no OOM kill");
+		ksft_test_result(oom_kill == 0 && !sh->memcg_join_errs,
+				 "memcg near memory.max (no swap, room left): no OOM kill\n");
 	else
-		ktap_result(max_hits > 0 && !sh->memcg_join_errs,
-			    "memcg near memory.max (with swap): the limit was hit");
-	return ktap_exit();
+		ksft_test_result(max_hits > 0 && !sh->memcg_join_errs,
+				 "memcg near memory.max (with swap): the limit was hit\n");
+	ksft_finished();
 }

@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
-#include "ksm_files.h"
+#include "ksm_common.h"
 
 #ifndef PR_SET_MEMORY_MERGE
 #define PR_SET_MEMORY_MERGE	67
@@ -116,16 +116,12 @@ void op_procmem(int ri);
 void op_thp(int ri);
 
 /* ksm_stress_env.c */
-long vmstat(const char *key);
-long meminfo(const char *key);
 long pcp_pages(void);
 int memcg_setup(long max_bytes, int swap);
 void memcg_report(long *oom_kill, long *max_hits);
 int died_badly(int status, int memcg);
 extern int in_memcg;		/* this process runs in the test memcg */
 void memcg_teardown(void);
-int slab_active(const char *name, long *active);
-void slab_shrink(const char *name);
 void drop_caches(void);
 
 #endif /* KSM_STRESS_H */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ksm_stress environment: the memory cgroup some workers run
- * in, and what the accounting checks read (/proc/vmstat, /proc/meminfo,
- * /proc/zoneinfo, /proc/slabinfo).
+ * in, and what the accounting checks read beyond ksm_common.c's readers
+ * (/proc/zoneinfo).
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -11,31 +11,6 @@
 #include "ksm_stress.h"
 
 #define MEMCG_DIR	"/sys/fs/cgroup/ksm_stress"
-
-long vmstat(const char *key)
-{
-	return keyed_value("/proc/vmstat", key);
-}
-
-/* A /proc/meminfo line in kB; 0 when the line is not there. */
-long meminfo(const char *key)
-{
-	char line[256];
-	size_t len = strlen(key);
-	long ret = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, len) && line[len] == ':') {
-			ret = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
-}
 
 /* Free pages held in the per-CPU lists (not in MemFree). */
 long pcp_pages(void)
@@ -73,10 +48,7 @@ int memcg_setup(long max_bytes, int swap)
 
 	memcg_procs[0] = 0;
 	rmdir(MEMCG_DIR);
-	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK))
-		return -1;
-	write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
-	if (mkdir(MEMCG_DIR, 0755) && errno != EEXIST)
+	if (access(CGROUP_DIR "cgroup.controllers", F_OK) || cg_make(MEMCG_DIR))
 		return -1;
 	snprintf(buf, sizeof(buf), "%ld", max_bytes);
 	if (write_file(MEMCG_DIR "/memory.max", buf)) {
@@ -91,33 +63,18 @@ int memcg_setup(long max_bytes, int swap)
 	return 0;
 }
 
-static long events_field(const char *text, const char *key)
-{
-	size_t len = strlen(key);
-	const char *p = text;
-
-	while (p && *p) {
-		if (!strncmp(p, key, len) && p[len] == ' ')
-			return strtol(p + len + 1, NULL, 10);
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return -1;
-}
-
 /*
  * Print the memcg's events and peak; *oom_kill gets its OOM kills and
  * *max_hits the times usage hit memory.max.
  */
 void memcg_report(long *oom_kill, long *max_hits)
 {
-	char ev[512], peak[64], swap[64];
+	const char *ev = MEMCG_DIR "/memory.events";
+	char peak[64], swap[64];
 
 	*oom_kill = -1;
 	*max_hits = -1;
-	if (!memcg_procs[0] || read_file(MEMCG_DIR "/memory.events", ev,
-					 sizeof(ev)))
+	if (!memcg_procs[0] || access(ev, R_OK))
 		return;
 	if (read_file(MEMCG_DIR "/memory.peak", peak, sizeof(peak)))
 		strcpy(peak, "n/a\n");
@@ -125,11 +82,11 @@ void memcg_report(long *oom_kill, long *max_hits)
 		strcpy(swap, "n/a\n");
 	peak[strcspn(peak, "\n")] = 0;
 	swap[strcspn(swap, "\n")] = 0;
-	*oom_kill = events_field(ev, "oom_kill");
-	*max_hits = events_field(ev, "max");
+	*oom_kill = keyed_value(ev, "oom_kill");
+	*max_hits = keyed_value(ev, "max");
 	say("# memcg: memory.max hit %ld times, high %ld, oom %ld, oom_kill %ld; memory.peak %s, memory.swap.peak %s\n",
-	    *max_hits, events_field(ev, "high"),
-	    events_field(ev, "oom"), *oom_kill, peak, swap);
+	    *max_hits, keyed_value(ev, "high"),
+	    keyed_value(ev, "oom"), *oom_kill, peak, swap);
 }
 
 /**
@@ -164,34 +121,4 @@ void memcg_teardown(void)
 		return;
 	for (i = 0; i < 50 && rmdir(MEMCG_DIR) && errno == EBUSY; i++)
 		usleep(100000);
-}
-
-void slab_shrink(const char *name)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", name);
-	write_file(path, "1");
-}
-
-/* Active objects of a cache per /proc/slabinfo; 0, or -1 if not listed. */
-int slab_active(const char *name, long *active)
-{
-	char line[512], cache[64];
-	int ret = -1;
-	long a;
-	FILE *f = fopen("/proc/slabinfo", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s %ld", cache, &a) == 2 &&
-		    !strcmp(cache, name)) {
-			*active = a;
-			ret = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
 }

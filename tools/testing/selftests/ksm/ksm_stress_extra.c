@@ -14,9 +14,6 @@
 #include "ksm_stress.h"
 
 #define MAX_THREADS	4
-#define PM_PRESENT	(1ULL << 63)
-#define PM_SWAP		(1ULL << 62)
-#define PM_UFFD_WP	(1ULL << 57)
 
 /* ---- Threads: several writers and checkers in one process. ---- */
 
@@ -149,19 +146,6 @@ void op_threads(int ri)
 
 /* ---- userfaultfd write-protect over pages that KSM merges. ---- */
 
-static int read_pagemap(const char *p, int n, uint64_t *ent)
-{
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-	ssize_t got;
-
-	if (fd < 0)
-		return -1;
-	got = pread(fd, ent, n * sizeof(*ent),
-		    (uintptr_t)p / psize * sizeof(*ent));
-	close(fd);
-	return got == (ssize_t)(n * sizeof(*ent)) ? 0 : -1;
-}
-
 static int uffd_wp(int fd, char *p, long len, int wp)
 {
 	struct uffdio_writeprotect w = {
@@ -252,7 +236,7 @@ void op_uffd_wp(int ri)
 	if (have_swap && !rnd(&wrng, 3))
 		madvise((char *)a0, n * psize, MADV_PAGEOUT);
 	verify(ri, start, n);
-	have_pm = !read_pagemap((char *)a0, n, pm);
+	have_pm = !pagemap_entries((char *)a0, n, pm);
 
 	w.r = r;
 	w.start = start;

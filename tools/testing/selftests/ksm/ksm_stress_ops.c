@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include "ksm_stress.h"
 
@@ -508,8 +507,8 @@ void op_migrate(int ri, int check)
 		before[i] = -1;
 	}
 	/* Where they are now (errors are per page, in before[]). */
-	syscall(SYS_move_pages, 0, n, pages, NULL, before, 0);
-	rc = syscall(SYS_move_pages, 0, n, pages, nodes, status, MF_MOVE_ALL);
+	sys_move_pages(n, pages, NULL, before, 0);
+	rc = sys_move_pages(n, pages, nodes, status, MF_MOVE_ALL);
 	if (rc < 0) {
 		if (errno != EBUSY && errno != EAGAIN && errno != ENOMEM)
 			unexpected("move_pages", errno);
@@ -525,28 +524,10 @@ void op_migrate(int ri, int check)
 		verify(ri, start, n);
 }
 
-/* How many of the n pages at p are out on swap (pagemap bit 62)? */
-static int pages_on_swap(const char *p, int n)
-{
-	uint64_t ent[RANGE_PAGES];
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-	int i, out = 0;
-	ssize_t got;
-
-	if (fd < 0)
-		return 0;
-	got = pread(fd, ent, n * sizeof(ent[0]),
-		    (uintptr_t)p / psize * sizeof(ent[0]));
-	close(fd);
-	for (i = 0; i < got / (ssize_t)sizeof(ent[0]); i++)
-		out += !!(ent[i] & (1ULL << 62));
-	return out;
-}
-
 void op_pageout(int ri, int check)
 {
 	struct range *r = &ranges[ri];
-	int start = 0, n = r->npages;
+	int start = 0, n = r->npages, out;
 
 	if (rnd(&wrng, 2))
 		pick_sub(r, MAX_SUB, &start, &n);
@@ -554,8 +535,8 @@ void op_pageout(int ri, int check)
 		unexpected("MADV_PAGEOUT", errno);
 	} else {
 		count(&sh->pageout_pages, n);
-		count(&sh->swapped_pages,
-		      pages_on_swap(r->addr + start * psize, n));
+		out = pages_swapped(r->addr + start * psize, n);
+		count(&sh->swapped_pages, out > 0 ? out : 0);
 	}
 	note(OP_PAGEOUT, ri, start, n, 0);
 	if (check && rnd(&wrng, 2))

@@ -48,7 +48,6 @@ static const struct bad_input mode_bad[] = {
 	{ "1", EINVAL },
 };
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 struct knob {
 	const char *name;
@@ -85,7 +84,7 @@ static void check_knob(const struct knob *k)
 	int err, ok = 1;
 
 	if (ksm_read(k->name, before, sizeof(before))) {
-		ktap_skip("%s: not present", k->name);
+		ksft_test_result_skip("%s: not present\n", k->name);
 		return;
 	}
 	for (i = 0; i < k->nr; i++) {
@@ -104,8 +103,8 @@ static void check_knob(const struct knob *k)
 			ok = 0;
 		}
 	}
-	ktap_result(ok, "%s rejects bad input and keeps \"%s\"", k->name,
-		    before);
+	ksft_test_result(ok, "%s rejects bad input and keeps \"%s\"\n", k->name,
+			 before);
 }
 
 static void check_stats_read_only(void)
@@ -125,7 +124,7 @@ static void check_stats_read_only(void)
 			ok = 0;
 		}
 	}
-	ktap_result(ok, "statistics are readable and read-only");
+	ksft_test_result(ok, "statistics are readable and read-only\n");
 }
 
 static void check_advisor_mode(void)
@@ -148,21 +147,20 @@ static void check_advisor_mode(void)
 	ok = ok && ksm_get("pages_to_scan") == 100;
 	if (strstr(saved, "[scan-time]"))
 		ksm_write("advisor_mode", "scan-time");
-	ktap_result(ok, "advisor_mode reads as mainline and owns pages_to_scan");
+	ksft_test_result(ok, "advisor_mode reads as mainline and owns pages_to_scan\n");
 }
 
 int main(void)
 {
 	size_t i;
 
-	if (access(KSM_DIR "run", W_OK)) {
-		printf("1..0 # SKIP no writable " KSM_DIR "\n");
-		return KSFT_SKIP;
-	}
-	ktap_plan(ARRAY_SIZE(knobs) + 2);
+	if (access(KSM_DIR "run", W_OK))
+		ksft_exit_skip("no writable " KSM_DIR "\n");
+	ksft_print_header();
+	ksft_set_plan(ARRAY_SIZE(knobs) + 2);
 	for (i = 0; i < ARRAY_SIZE(knobs); i++)
 		check_knob(&knobs[i]);
 	check_stats_read_only();
 	check_advisor_mode();
-	return ktap_exit();
+	ksft_finished();
 }

@@ -139,7 +139,7 @@ static void test_thp_rest_private(void)
 	int i;
 
 	if (!thp_usable()) {
-		ktap_skip("thp: the rest of a split THP stays private (THP disabled)");
+		ksft_test_result_skip("thp: the rest of a split THP stays private (THP disabled)\n");
 		return;
 	}
 	p = map_huge(len);
@@ -149,7 +149,7 @@ static void test_thp_rest_private(void)
 	}
 	fill_unique(p, len / psize, getpid() + 7);
 	if (anon_huge_kb(p) != (long)(len >> 10)) {
-		ktap_skip("thp: the rest of a split THP stays private (no THPs)");
+		ksft_test_result_skip("thp: the rest of a split THP stays private (no THPs)\n");
 		goto done;
 	}
 	memset(p + 7 * psize, 0x5a, psize);
@@ -187,8 +187,8 @@ static void test_thp_rest_private(void)
 	else if (!all_bytes(p, 1, 0x3c) || !all_bytes(p + HPAGE, 1, 0x3c))
 		why = "a write to a THP's page was lost";
 out:
-	ktap_result(!why, "thp: the rest of a split THP stays private%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "thp: the rest of a split THP stays private%s%s\n",
+			 why ? ": " : "", why ? why : "");
 done:
 	if (p)
 		munmap(p, len);
@@ -209,7 +209,7 @@ static void test_thp_split_one(void)
 	long target = HPAGE / psize + 7;	/* a page of the second THP */
 
 	if (!thp_usable()) {
-		ktap_skip("thp: merging a subpage splits only its THP (THP disabled)");
+		ksft_test_result_skip("thp: merging a subpage splits only its THP (THP disabled)\n");
 		return;
 	}
 	p = map_huge(len);
@@ -222,8 +222,8 @@ static void test_thp_split_one(void)
 	fill_unique(p, len / psize, getpid());
 	kb0 = anon_huge_kb(p);
 	if (kb0 != (long)(len >> 10)) {
-		ktap_skip("thp: merging a subpage splits only its THP (only %ld of %zu kB huge)",
-			  kb0, len >> 10);
+		ksft_test_result_skip("thp: merging a subpage splits only its THP (only %ld of %zu kB huge)\n",
+				      kb0, len >> 10);
 		goto done;
 	}
 	/* One subpage gets the content of a page elsewhere. */
@@ -243,11 +243,11 @@ static void test_thp_split_one(void)
 	kb1 = anon_huge_kb(p);
 	split1 = keyed_value("/proc/vmstat", "thp_split_page");
 	if (split0 >= 0)
-		ksm_print_msg("thp: AnonHugePages %ld kB before, %ld kB after the merge; thp_split_page +%ld\n",
-			      kb0, kb1, split1 - split0);
+		ksft_print_msg("thp: AnonHugePages %ld kB before, %ld kB after the merge; thp_split_page +%ld\n",
+			       kb0, kb1, split1 - split0);
 	else
-		ksm_print_msg("thp: AnonHugePages %ld kB before, %ld kB after the merge (no thp_split_page in /proc/vmstat)\n",
-			      kb0, kb1);
+		ksft_print_msg("thp: AnonHugePages %ld kB before, %ld kB after the merge (no thp_split_page in /proc/vmstat)\n",
+			       kb0, kb1);
 	if (kb1 != kb0 - (long)(HPAGE >> 10))
 		why = "not exactly one THP was split";
 	else if (self_merging_pages() != 2)
@@ -257,8 +257,8 @@ static void test_thp_split_one(void)
 	else if (split0 >= 0 && split1 - split0 != 1)
 		why = "thp_split_page did not count exactly one split";
 out:
-	ktap_result(!why, "thp: merging a subpage splits only its THP%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "thp: merging a subpage splits only its THP%s%s\n",
+			 why ? ": " : "", why ? why : "");
 done:
 	if (p)
 		munmap(p, len);
@@ -290,8 +290,8 @@ static void test_thp_zero_filled(void)
 
 	z = mmap(NULL, psize, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (z == MAP_FAILED || !thp_usable()) {
-		ktap_result(0, "thp: zero-filled THPs are freed: %s",
-			    z == MAP_FAILED ? "mmap" : "THP disabled");
+		ksft_test_result(0, "thp: zero-filled THPs are freed: %s\n",
+				 z == MAP_FAILED ? "mmap" : "THP disabled");
 		return;
 	}
 	zero_pfn = *(volatile char *)z ? -1 : (long)pfn_of(z);
@@ -331,8 +331,8 @@ static void test_thp_zero_filled(void)
 			if (p[i * psize] || p[i * psize + psize - 1] ||
 			    (long)pfn_of(p + i * psize) != zero_pfn)
 				alien++;
-		ksm_print_msg("thp zero (use_zero_pages=%ld): %ld kB in THPs, %ld kB anonymous left after %.2f s; %ld of %ld pages not the zero page\n",
-			      mode, huge, anon, t, alien, n);
+		ksft_print_msg("thp zero (use_zero_pages=%ld): %ld kB in THPs, %ld kB anonymous left after %.2f s; %ld of %ld pages not the zero page\n",
+			       mode, huge, anon, t, alien, n);
 		if (t < 0)
 			why = "the memory did not come back in 10 s";
 		else if (alien)
@@ -350,8 +350,8 @@ static void test_thp_zero_filled(void)
 	munmap(z, psize);
 	ksm_set("run", 2);
 	ksm_set("use_zero_pages", saved_zero);
-	ktap_result(!why, "thp: zero-filled THPs are freed (both use_zero_pages modes)%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "thp: zero-filled THPs are freed (both use_zero_pages modes)%s%s\n",
+			 why ? ": " : "", why ? why : "");
 }
 
 #define FIGHT_THPS	8
@@ -386,7 +386,7 @@ static void test_thp_no_fight(void)
 	time_t start, half, end;
 
 	if (!thp_usable()) {
-		ktap_skip("thp: khugepaged and ksmd do not fight (THP disabled)");
+		ksft_test_result_skip("thp: khugepaged and ksmd do not fight (THP disabled)\n");
 		return;
 	}
 	for (k = 0; k < 3; k++) {
@@ -447,11 +447,11 @@ static void test_thp_no_fight(void)
 	coll1 = keyed_value("/proc/vmstat", "thp_collapse_alloc");
 	pc1 = read_long(THP_DIR "khugepaged/pages_collapsed");
 	fs1 = read_long(THP_DIR "khugepaged/full_scans");
-	ksm_print_msg("thp fight over %d s: thp_split_page +%ld (+%ld in 2nd half), thp_collapse_alloc +%ld (+%ld in 2nd half), khugepaged pages_collapsed +%ld, full_scans +%ld; smaps: %ld THPs lost (%ld late), %ld gained (%ld late); merged %ld of %ld\n",
-		      FIGHT_SECONDS, split1 - split0, split1 - split_h,
-		      coll1 - coll0, coll1 - coll_h, pc1 - pc0, fs1 - fs0,
-		      kb_drops, kb_drops_h, kb_rises, kb_rises_h,
-		      self_merging_pages(), n);
+	ksft_print_msg("thp fight over %d s: thp_split_page +%ld (+%ld in 2nd half), thp_collapse_alloc +%ld (+%ld in 2nd half), khugepaged pages_collapsed +%ld, full_scans +%ld; smaps: %ld THPs lost (%ld late), %ld gained (%ld late); merged %ld of %ld\n",
+		       FIGHT_SECONDS, split1 - split0, split1 - split_h,
+		       coll1 - coll0, coll1 - coll_h, pc1 - pc0, fs1 - fs0,
+		       kb_drops, kb_drops_h, kb_rises, kb_rises_h,
+		       self_merging_pages(), n);
 	if (fs1 - fs0 < 2)
 		why = "khugepaged did not scan (full_scans did not advance)";
 	else if (self_merging_pages() < n - 16)
@@ -473,9 +473,9 @@ static void test_thp_no_fight(void)
 			    p[i * psize + psize - 1] != 1 + i % 16)
 				why = "content changed";
 out:
-	ktap_result(!why, "thp: khugepaged and ksmd do not fight%s%s%s",
-		    why ? ": " : "", why ? why : "",
-		    counters ? "" : " (no thp_* vmstat: smaps and pages_collapsed)");
+	ksft_test_result(!why, "thp: khugepaged and ksmd do not fight%s%s%s\n",
+			 why ? ": " : "", why ? why : "",
+			 counters ? "" : " (no thp_* vmstat: smaps and pages_collapsed)");
 	if (p)
 		munmap(p, len);
 	for (k = 0; k < 3; k++) {
@@ -516,7 +516,7 @@ static void test_memcg_charge(void)
 	pid_t pid;
 
 	if (pipe(fds)) {
-		ktap_result(0, "memcg: merged pages leave the charge");
+		ksft_test_result(0, "memcg: merged pages leave the charge\n");
 		return;
 	}
 	pid = fork();
@@ -554,8 +554,8 @@ static void test_memcg_charge(void)
 	c0 = res[0];
 	c1 = res[1];
 	c2 = res[2];
-	ksm_print_msg("memcg: memory.current %ld kB filled, %ld kB merged, %ld kB unmerged (%d pages)\n",
-		      c0 >> 10, c1 >> 10, c2 >> 10, CHARGE_PAGES);
+	ksft_print_msg("memcg: memory.current %ld kB filled, %ld kB merged, %ld kB unmerged (%d pages)\n",
+		       c0 >> 10, c1 >> 10, c2 >> 10, CHARGE_PAGES);
 	if (!why && (!WIFEXITED(status) || WEXITSTATUS(status)))
 		why = "merging or unmerging failed, or content changed";
 	else if (!why && c0 - c1 < want)
@@ -564,8 +564,8 @@ static void test_memcg_charge(void)
 		why = "memory.current not sane after merging";
 	else if (!why && c2 - c1 < want)
 		why = "unmerged copies were not charged to the cgroup";
-	ktap_result(!why, "memcg: merged pages leave the charge, unmerged copies come back%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "memcg: merged pages leave the charge, unmerged copies come back%s%s\n",
+			 why ? ": " : "", why ? why : "");
 	ksm_set("run", 2);
 }
 
@@ -586,7 +586,7 @@ static void test_memcg_cow_at_limit(void)
 	char x;
 
 	if (pipe(ready) || pipe(go)) {
-		ktap_result(0, "memcg: COW at memory.max");
+		ksft_test_result(0, "memcg: COW at memory.max\n");
 		return;
 	}
 	write_file(CG "/memory.swap.max", "0");
@@ -621,8 +621,8 @@ static void test_memcg_cow_at_limit(void)
 		why = "cannot set memory.max";
 		goto reap;
 	}
-	ksm_print_msg("memcg: merged %d pages, memory.current %ld kB, memory.max %ld kB\n",
-		      COW_PAGES, cur >> 10, (cur >> 10) + 8192);
+	ksft_print_msg("memcg: merged %d pages, memory.current %ld kB, memory.max %ld kB\n",
+		       COW_PAGES, cur >> 10, (cur >> 10) + 8192);
 	if (write(go[1], "g", 1) != 1)
 		why = "cannot start the writer";
 reap:
@@ -639,10 +639,10 @@ reap:
 	ooms1 = keyed_value(CG "/memory.events", "oom_kill");
 	sleep(3);
 	ooms2 = keyed_value(CG "/memory.events", "oom_kill");
-	ksm_print_msg("memcg: writer %s %d; oom_kill %ld -> %ld, %ld 3 s later; memory.current %ld kB\n",
-		      WIFSIGNALED(status) ? "killed by signal" : "exited",
-		      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
-		      ooms0, ooms1, ooms2, cg_current() >> 10);
+	ksft_print_msg("memcg: writer %s %d; oom_kill %ld -> %ld, %ld 3 s later; memory.current %ld kB\n",
+		       WIFSIGNALED(status) ? "killed by signal" : "exited",
+		       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+		       ooms0, ooms1, ooms2, cg_current() >> 10);
 	if (!why && !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
 		why = "the writer was not OOM-killed";
 	else if (!why && ooms1 - ooms0 != 1)
@@ -655,8 +655,8 @@ reap:
 	close(go[1]);
 	write_file(CG "/memory.max", "max");
 	write_file(CG "/memory.swap.max", "max");
-	ktap_result(!why, "memcg: breaking COW at memory.max OOM-kills the writer once%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "memcg: breaking COW at memory.max OOM-kills the writer once%s%s\n",
+			 why ? ": " : "", why ? why : "");
 	ksm_set("run", 2);
 }
 
@@ -748,13 +748,13 @@ static void test_memcg_failed_fork_zero_pages(void)
 	pid_t pid;
 
 	if (saved_zero < 0) {
-		ktap_skip("memcg: failed forks leave ksm_zero_pages right (no use_zero_pages)");
+		ksft_test_result_skip("memcg: failed forks leave ksm_zero_pages right (no use_zero_pages)\n");
 		return;
 	}
 	t = mmap(NULL, psize, PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (t == MAP_FAILED) {
-		ktap_result(0, "memcg: failed forks leave ksm_zero_pages right: mmap");
+		ksft_test_result(0, "memcg: failed forks leave ksm_zero_pages right: mmap\n");
 		return;
 	}
 	t->stage = 0;		/* faulted in here, charged to us */
@@ -800,9 +800,9 @@ reap:
 	waitpid(pid, &status, 0);
 	ksm_set("run", 2);
 	z1 = ksm_get("ksm_zero_pages");
-	ksm_print_msg("memcg: %d forks failed with ENOMEM, %d other errors, then %s%s; ksm_zero_pages %ld before, %ld after; forking process exit %d\n",
-		      failed, other, forked ? "one fitted" : "none fitted",
-		      hung ? " (one hung at the limit)" : "", z0, z1, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	ksft_print_msg("memcg: %d forks failed with ENOMEM, %d other errors, then %s%s; ksm_zero_pages %ld before, %ld after; forking process exit %d\n",
+		       failed, other, forked ? "one fitted" : "none fitted",
+		       hung ? " (one hung at the limit)" : "", z0, z1, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	if (!why && z1 != z0)
 		why = "ksm_zero_pages did not come back";
 	else if (!why && !hung && (!WIFEXITED(status) || WEXITSTATUS(status)))
@@ -811,8 +811,8 @@ reap:
 		why = "a fork at the limit hung for 30 s";
 	else if (!why && !failed)
 		why = "no fork failed";
-	ktap_result(!why, "memcg: failed forks leave ksm_zero_pages right%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "memcg: failed forks leave ksm_zero_pages right%s%s\n",
+			 why ? ": " : "", why ? why : "");
 	ksm_set("use_zero_pages", saved_zero);
 	munmap(t, psize);
 }
@@ -833,7 +833,7 @@ static void test_memcg_full_not_stuck(void)
 	char x;
 
 	if (pipe(ready) || pipe(go) || pipe(done)) {
-		ktap_result(0, "memcg: ksmd not stuck on a full cgroup");
+		ksft_test_result(0, "memcg: ksmd not stuck on a full cgroup\n");
 		return;
 	}
 	write_file(CG "/memory.swap.max", "0");
@@ -896,9 +896,9 @@ static void test_memcg_full_not_stuck(void)
 	fs0 = ksm_get("full_scans");
 	sleep(5);
 	fs1 = ksm_get("full_scans");
-	ksm_print_msg("memcg: cgroup at memory.max %ld kB: merged %s, full_scans +%ld in 5 s, memory.current now %ld kB\n",
-		      cur >> 10, merged ? "yes" : "no", fs1 - fs0,
-		      cg_current() >> 10);
+	ksft_print_msg("memcg: cgroup at memory.max %ld kB: merged %s, full_scans +%ld in 5 s, memory.current now %ld kB\n",
+		       cur >> 10, merged ? "yes" : "no", fs1 - fs0,
+		       cg_current() >> 10);
 	if (!merged)
 		why = "pages of the full cgroup did not merge";
 	else if (fs1 - fs0 < 3)
@@ -912,8 +912,8 @@ reap:
 	close(done[0]);
 	write_file(CG "/memory.max", "max");
 	write_file(CG "/memory.swap.max", "max");
-	ktap_result(!why, "memcg: ksmd keeps scanning and merging a full cgroup's mm%s%s",
-		    why ? ": " : "", why ? why : "");
+	ksft_test_result(!why, "memcg: ksmd keeps scanning and merging a full cgroup's mm%s%s\n",
+			 why ? ": " : "", why ? why : "");
 	ksm_set("run", 2);
 }
 
@@ -969,7 +969,8 @@ int main(int argc, char **argv)
 	saved_scan = ksm_get("pages_to_scan");
 	saved_sleep = ksm_get("sleep_millisecs");
 	ksm_set("run", 2);
-	ktap_plan(planned);
+	ksft_print_header();
+	ksft_set_plan(planned);
 	mkdir(CG, 0755);
 	write_file(CG_ROOT "cgroup.subtree_control", "+memory");
 	cg = !access(CG "/memory.max", W_OK);
@@ -977,7 +978,7 @@ int main(int argc, char **argv)
 		if (!wanted(argc, argv, tests[i].name))
 			continue;
 		if (tests[i].memcg && !cg)
-			ktap_skip("memcg: %s (no memory cgroup)", tests[i].name);
+			ksft_test_result_skip("memcg: %s (no memory cgroup)\n", tests[i].name);
 		else
 			tests[i].fn();
 	}
@@ -985,5 +986,5 @@ int main(int argc, char **argv)
 	ksm_set("pages_to_scan", saved_scan);
 	ksm_set("sleep_millisecs", saved_sleep);
 	ksm_set("run", saved_run);
-	return ktap_exit();
+	ksft_finished();
 }
