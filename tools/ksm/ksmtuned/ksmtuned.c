@@ -73,16 +73,77 @@ static int open_log(void)
 }
 
 /*
+ * --dry-run: what the knobs would hold had the earlier rounds written
+ * their decisions, so that the loop takes the steps a normal run would.
+ */
+static bool dry_run;
+static struct {
+	bool valid;
+	long run, npages, sleep_ms;
+} dry;
+
+static long *dry_knob(const char *knob)
+{
+	return !strcmp(knob, "run") ? &dry.run :
+	       !strcmp(knob, "pages_to_scan") ? &dry.npages :
+	       !strcmp(knob, "sleep_millisecs") ? &dry.sleep_ms : NULL;
+}
+
+/* In a dry run, the state as the previous rounds would have left it. */
+static void dry_overlay(const struct ksm *k, struct tuned_input *in)
+{
+	unsigned long long v;
+
+	if (!dry.valid) {
+		dry.run = ksm_get_ull(k, "run", &v) ? -1 : (long)v;
+		dry.npages = in->npages;
+		dry.sleep_ms = ksm_get_ull(k, "sleep_millisecs", &v) ? -1 : (long)v;
+		dry.valid = true;
+	}
+	in->running = dry.run == KSM_RUN_MERGE;
+	in->npages = dry.npages;
+}
+
+/* Print the writes of a dry run, each with the file, the old value and why. */
+static void dry_print(const struct ksm *k, const struct tuned_input *in,
+		      const struct tuned_output *out, const struct tuned_write *w, size_t n)
+{
+	char rel[128], path[PATH_MAX];
+	size_t i;
+
+	if (out->run && in->advisor)
+		printf("would leave pages_to_scan to the kernel's advisor "
+		       "(advisor_mode is not none)\n");
+	if (!n)
+		printf("would write nothing: %s\n", out->why);
+	for (i = 0; i < n; i++) {
+		long *was = dry_knob(w[i].knob);
+
+		snprintf(rel, sizeof(rel), "%s/%s", KSM_SYSFS_DIR, w[i].knob);
+		if (ksm_path(k, rel, path, sizeof(path)))
+			snprintf(path, sizeof(path), "%s", rel);
+		printf("would write %ld to %s (was %ld): %s\n", w[i].value, path,
+		       was ? *was : -1, w[i].why);
+		if (was)
+			*was = w[i].value;
+	}
+}
+
+/*
  * One round: look, decide, act. Prints the decision to stdout when @verbose
- * (--once) and logs it otherwise. Returns 0 or a negative errno.
+ * (--once) or in a dry run, and logs it otherwise. A dry run writes
+ * nothing and prints every write it would make. Returns 0 or a negative
+ * errno.
  */
 static int adjust(const struct ksm *k, const struct tuned_procs *procs, bool verbose,
 		  char *status, size_t slen)
 {
+	struct tuned_write w[TUNED_MAX_WRITES];
 	struct tuned_input in;
 	struct tuned_output out;
 	const char *what;
 	char psi[32] = "n/a";
+	size_t n;
 	int ret;
 
 	ret = tuned_collect(k, procs, &in);
@@ -90,6 +151,9 @@ static int adjust(const struct ksm *k, const struct tuned_procs *procs, bool ver
 		logmsg(LOG_ERR, "cannot read the memory or KSM state: %s", strerror(-ret));
 		return ret;
 	}
+	if (dry_run)
+		dry_overlay(k, &in);
+	verbose |= dry_run;
 	tuned_decide(&conf, &in, &out);
 	if (in.have_psi)
 		snprintf(psi, sizeof(psi), "%.2f", in.psi_some_avg10);
@@ -103,7 +167,8 @@ static int adjust(const struct ksm *k, const struct tuned_procs *procs, bool ver
 		       "name) thres %llu psi %s", in.total_kb, in.free_kb, in.committed_kb,
 		       in.nprocs, procs->by_match, out.thres_kb, psi);
 
-	ret = tuned_apply(k, &in, &out, &what);
+	n = tuned_plan(&in, &out, w);
+	ret = tuned_write_all(k, w, n, dry_run, &what);
 	if (ret) {
 		const char *hint = ksm_param_hint(ksm_param_lookup(what), ret);
 
@@ -111,40 +176,60 @@ static int adjust(const struct ksm *k, const struct tuned_procs *procs, bool ver
 		       hint ? "; " : "", hint ? hint : "");
 		return ret;
 	}
-	if (out.run)
+	if (dry_run)
+		dry_print(k, &in, &out, w, n);
+	if (out.run && in.advisor)
+		snprintf(status, slen, "KSM running: pages_to_scan by the advisor "
+			 "sleep_millisecs=%ld (%s)", out.sleep_ms, out.why);
+	else if (out.run)
 		snprintf(status, slen, "KSM running: pages_to_scan=%ld sleep_millisecs=%ld (%s)",
 			 out.npages, out.sleep_ms, out.why);
 	else
 		snprintf(status, slen, "KSM stopped (%s)", out.why);
-	if (verbose)
+	if (verbose) {
 		printf("%s: %s\n", out.run ? (in.running ? "run" : "start") :
 		       (in.running ? "stop" : "idle"), status);
-	else if (out.run != in.running)
+		fflush(stdout);
+	} else if (out.run != in.running) {
 		logmsg(LOG_INFO, "%s", status);
-	else
+	} else {
 		logmsg(LOG_DEBUG, "%s", status);
+	}
 	return 0;
 }
 
-static long long now_ms(void)
+static long long now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-static int reload(const char *path, bool must_exist)
+static long long now_ms(void)
+{
+	return now_us() / 1000;
+}
+
+static bool debug_opt;		/* -d: DEBUG whatever the file says */
+
+/*
+ * Load @path whole, or keep the configuration running: nothing of a bad
+ * file is applied. @again: a reload (SIGHUP), which says so when it fails.
+ */
+static int reload(const char *path, bool must_exist, bool again)
 {
 	struct tuned_conf n;
 	char err[512];
 
 	if (tuned_conf_load(&n, path, must_exist, err, sizeof(err), conf_warning, NULL)) {
-		logmsg(LOG_ERR, "%s", err);
+		logmsg(LOG_ERR, "%s%s", err, again ? "; keeping the previous configuration" : "");
 		return -1;
 	}
+	n.debug |= debug_opt;
 	conf = n;
-	return open_log();
+	/* A dry run writes nothing, not even to the daemon's LOGFILE. */
+	return dry_run ? 0 : open_log();
 }
 
 static int run_daemon(const struct ksm *k, const char *config, bool explicit_config)
@@ -225,8 +310,10 @@ static int run_daemon(const struct ksm *k, const char *config, bool explicit_con
 		sig = sigtimedwait(&set, &si, &ts);
 		switch (sig) {
 		case SIGHUP:
-			sd_notify(0, "RELOADING=1");
-			if (!reload(config, explicit_config))
+			/* What Type=notify-reload asks for: when the reload began. */
+			sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+				   (unsigned long long)now_us());
+			if (!reload(config, explicit_config, true))
 				logmsg(LOG_INFO, "configuration reloaded");
 			sd_notify(0, "READY=1");
 			/* fall through */
@@ -251,6 +338,8 @@ static void usage(FILE *out)
 		"  -c, --config FILE   configuration (default %s)\n"
 		"  -f, --foreground    do not detach (implied under systemd)\n"
 		"  -1, --once          decide once, act, print what was done, exit\n"
+		"  -n, --dry-run       print each decision and the writes it would make;\n"
+		"                      write nothing (implies --foreground)\n"
 		"  -d, --debug         log every decision (like DEBUG=1)\n"
 		"      --root DIR      use DIR/proc and DIR/sys (or $KSM_ROOT)\n"
 		"  -h, --help          this help\n"
@@ -264,6 +353,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "once", no_argument, NULL, '1' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "help", no_argument, NULL, 'h' },
@@ -271,18 +361,19 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = TUNED_DEFAULT_CONFIG, *root = NULL;
-	bool once = false, foreground = false, debug = false, explicit_config = false;
+	bool once = false, foreground = false, explicit_config = false;
 	struct tuned_procs procs;
 	char status[256];
 	struct ksm k;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "c:f1dhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:f1ndhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; explicit_config = true; break;
 		case 'f': foreground = true; break;
 		case '1': once = true; break;
-		case 'd': debug = true; break;
+		case 'n': dry_run = true; break;
+		case 'd': debug_opt = true; break;
 		case OPT_ROOT: root = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': puts("ksmtuned (KSM tools) 1.0"); return 0;
@@ -299,9 +390,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	tuned_conf_defaults(&conf);
-	if (reload(config, explicit_config))
+	if (reload(config, explicit_config, false))
 		return 1;
-	conf.debug |= debug;
 
 	if (once) {
 		if (!ksm_available(&k)) {
@@ -318,11 +408,12 @@ int main(int argc, char **argv)
 		return ret ? 1 : 0;
 	}
 	/* systemd (NOTIFY_SOCKET) wants us in the foreground. */
-	if (!foreground && !getenv("NOTIFY_SOCKET") && daemon(0, 1)) {
+	if (!foreground && !dry_run && !getenv("NOTIFY_SOCKET") && daemon(0, 1)) {
 		fprintf(stderr, "ksmtuned: cannot detach: %s\n", strerror(errno));
 		return 1;
 	}
-	logmsg(LOG_INFO, "started: monitor every %ld s, poll every %ld s",
+	logmsg(LOG_INFO, "started%s: monitor every %ld s, poll every %ld s",
+	       dry_run ? " (dry run: nothing is written)" : "",
 	       conf.monitor_interval, conf.poll_interval);
 	return run_daemon(&k, config, explicit_config) ? 1 : 0;
 }

@@ -11,7 +11,11 @@
 
 #include "ksm.h"
 
-#define TUNED_DEFAULT_CONFIG	"/etc/ksmtuned.conf"
+/* The Makefile passes SYSCONFDIR in. */
+#ifndef KSM_SYSCONFDIR
+#define KSM_SYSCONFDIR		"/etc"
+#endif
+#define TUNED_DEFAULT_CONFIG	KSM_SYSCONFDIR "/ksmtuned.conf"
 /*
  * The process names the classic script counted (pgrep), as a POSIX
  * extended regular expression on the command name (comm).
@@ -62,6 +66,7 @@ struct tuned_input {
 	double psi_some_avg10;		/* percent */
 	bool running;			/* run == 1 */
 	long npages;			/* current pages_to_scan */
+	bool advisor;			/* advisor_mode is not "none" */
 };
 
 /* What it decides. */
@@ -72,6 +77,7 @@ struct tuned_output {
 	unsigned long long thres_kb;
 	bool pressure;			/* PSI says memory is short */
 	const char *why;
+	const char *run_why;		/* why KSM runs or not, "start: ..." */
 };
 
 unsigned long long tuned_threshold_kb(const struct tuned_conf *c,
@@ -107,7 +113,29 @@ bool tuned_procs_equal(const struct tuned_procs *a, const struct tuned_procs *b)
 /* Fill @in from /proc and /sys; @procs from tuned_scan_procs(). */
 int tuned_collect(const struct ksm *k, const struct tuned_procs *procs,
 		  struct tuned_input *in);
-/* Write @out to sysfs; on error @what names the file that failed. */
+/* One write to a file of /sys/kernel/mm/ksm that a decision makes. */
+struct tuned_write {
+	const char *knob;		/* "run", "pages_to_scan"... */
+	long value;
+	const char *why;
+};
+#define TUNED_MAX_WRITES 3
+
+/*
+ * The writes that carry @out out from the state @in, in the order they
+ * are made: none when KSM stays stopped; pages_to_scan (unless the
+ * kernel's advisor owns it), sleep_millisecs, and run=1 if KSM was not
+ * running, when it runs; run=0 when it stops. Returns how many.
+ */
+size_t tuned_plan(const struct tuned_input *in, const struct tuned_output *out,
+		  struct tuned_write w[TUNED_MAX_WRITES]);
+/*
+ * Check every write of @w as libksm would before writing any; unless
+ * @dry_run, then make them in order. On error @what names the knob.
+ */
+int tuned_write_all(const struct ksm *k, const struct tuned_write *w, size_t n,
+		    bool dry_run, const char **what);
+/* tuned_plan() and tuned_write_all(): write @out to sysfs. */
 int tuned_apply(const struct ksm *k, const struct tuned_input *in,
 		const struct tuned_output *out, const char **what);
 

@@ -8,10 +8,9 @@
  * does not fit in RAM, or when free memory is below that threshold. While
  * it runs, pages_to_scan grows by KSM_NPAGES_BOOST when memory is short and
  * shrinks by KSM_NPAGES_DECAY (a negative step) otherwise, within
- * [KSM_NPAGES_MIN, KSM_NPAGES_MAX]. Differences: "free" is MemAvailable,
- * memory pressure (PSI) also counts as short, and "committed" is the RSS
- * of every process with KSM enabled (tuned_scan_procs()), not of every
- * process named like qemu.
+ * [KSM_NPAGES_MIN, KSM_NPAGES_MAX]. Where the decisions differ from the
+ * script's is listed in ksmtuned(8), "DIFFERENCES FROM THE CLASSIC
+ * KSMTUNED"; keep the two in step.
  */
 #include <errno.h>
 #include <regex.h>
@@ -62,10 +61,21 @@ void tuned_decide(const struct tuned_conf *c, const struct tuned_input *in,
 	    in->free_kb > out->thres_kb && !out->pressure) {
 		out->run = false;
 		out->why = "committed + threshold < total and free > threshold";
+		out->run_why = "stop: committed + threshold < total and free > threshold";
 		return;
 	}
 	out->run = true;
-	/* A stopped KSM starts from scratch, as the script's npages=0 did. */
+	if (out->pressure)
+		out->run_why = "start: memory pressure (PSI)";
+	else if (in->committed_kb + out->thres_kb >= in->total_kb)
+		out->run_why = "start: committed + threshold >= total";
+	else
+		out->run_why = "start: free <= threshold";
+	/*
+	 * Step from what the kernel has while KSM runs, from 0 when it is
+	 * stopped. (The script kept a count of its own, 0 at its start and
+	 * carried over a stop.)
+	 */
 	npages = (in->running ? in->npages : 0) +
 		 (low ? c->npages_boost : c->npages_decay);
 	if (npages < c->npages_min)
@@ -209,6 +219,7 @@ bool tuned_procs_equal(const struct tuned_procs *a, const struct tuned_procs *b)
 int tuned_collect(const struct ksm *k, const struct tuned_procs *procs,
 		  struct tuned_input *in)
 {
+	struct ksm_typed_param mode;
 	struct ksm_meminfo mi;
 	unsigned long long v;
 	int ret;
@@ -230,43 +241,66 @@ int tuned_collect(const struct ksm *k, const struct tuned_procs *procs,
 	if (ret)
 		return ret;
 	in->npages = v > LONG_MAX ? LONG_MAX : (long)v;
+	/* A kernel without the advisor leaves pages_to_scan to us. */
+	in->advisor = !ksm_param_get(k, ksm_param_lookup("advisor_mode"), &mode) &&
+		      strcmp(mode.value.s, "none");
 	return 0;
 }
 
-/* Write @name=@val through the library's checks. */
-static int set_one(const struct ksm *k, const char *name, long val, const char **what)
+size_t tuned_plan(const struct tuned_input *in, const struct tuned_output *out,
+		  struct tuned_write w[TUNED_MAX_WRITES])
 {
-	struct ksm_typed_param p;
+	size_t n = 0;
+
+	if (!out->run) {
+		/* Only run=1 is stopped: run=2 (all unmerged) stays as it is. */
+		if (in->running)
+			w[n++] = (struct tuned_write){ "run", KSM_RUN_STOP, out->run_why };
+		return n;
+	}
+	/* The kernel's advisor owns pages_to_scan while it is on. */
+	if (!in->advisor)
+		w[n++] = (struct tuned_write){ "pages_to_scan", out->npages, out->why };
+	w[n++] = (struct tuned_write){ "sleep_millisecs", out->sleep_ms,
+				       "KSM_SLEEP_MSEC scaled by 16 GiB / MemTotal" };
+	if (!in->running)
+		w[n++] = (struct tuned_write){ "run", KSM_RUN_MERGE, out->run_why };
+	return n;
+}
+
+int tuned_write_all(const struct ksm *k, const struct tuned_write *w, size_t n,
+		    bool dry_run, const char **what)
+{
+	struct ksm_typed_param p[TUNED_MAX_WRITES];
 	char text[32];
+	size_t i;
 	int ret;
 
-	snprintf(text, sizeof(text), "%ld", val);
-	ret = ksm_param_parse(ksm_param_lookup(name), text, &p, NULL, 0);
-	if (!ret)
-		ret = ksm_param_set(k, &p);
-	if (ret)
-		*what = name;
-	return ret;
+	*what = NULL;
+	if (n > TUNED_MAX_WRITES)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		snprintf(text, sizeof(text), "%ld", w[i].value);
+		ret = ksm_param_parse(ksm_param_lookup(w[i].knob), text, &p[i], NULL, 0);
+		if (ret) {
+			*what = w[i].knob;
+			return ret;
+		}
+	}
+	for (i = 0; i < n && !dry_run; i++) {
+		ret = ksm_param_set(k, &p[i]);
+		if (ret) {
+			*what = w[i].knob;
+			return ret;
+		}
+	}
+	return 0;
 }
 
 int tuned_apply(const struct ksm *k, const struct tuned_input *in,
 		const struct tuned_output *out, const char **what)
 {
-	struct ksm_typed_param mode;
-	int ret;
+	struct tuned_write w[TUNED_MAX_WRITES];
 
-	*what = NULL;
-	if (!out->run)
-		return in->running ? set_one(k, "run", KSM_RUN_STOP, what) : 0;
-	/* The kernel's advisor owns pages_to_scan while it is on. */
-	if (ksm_param_get(k, ksm_param_lookup("advisor_mode"), &mode) ||
-	    !strcmp(mode.value.s, "none")) {
-		ret = set_one(k, "pages_to_scan", out->npages, what);
-		if (ret)
-			return ret;
-	}
-	ret = set_one(k, "sleep_millisecs", out->sleep_ms, what);
-	if (ret)
-		return ret;
-	return in->running ? 0 : set_one(k, "run", KSM_RUN_MERGE, what);
+	return tuned_write_all(k, w, tuned_plan(in, out, w), false, what);
 }

@@ -384,6 +384,79 @@ static bool test_enabled_without_rmap(void)
 	return true;
 }
 
+/* The writes a decision makes, in order: what --dry-run prints. */
+static bool test_plan(void)
+{
+	struct tuned_conf c = conf();
+	struct tuned_write w[TUNED_MAX_WRITES];
+	struct tuned_input in;
+	struct tuned_output out;
+	const char *what;
+
+	/* Plenty of memory, KSM stopped: nothing to write. */
+	in = input(12 * GIB_KB, 1 * GIB_KB, false, 500);
+	tuned_decide(&c, &in, &out);
+	CHECK_EQ(tuned_plan(&in, &out, w), 0);
+	/* ...and running: only run=0. */
+	in.running = true;
+	tuned_decide(&c, &in, &out);
+	CHECK_EQ(tuned_plan(&in, &out, w), 1);
+	CHECK(!strcmp(w[0].knob, "run"));
+	CHECK_EQ(w[0].value, 0);
+	CHECK(!strncmp(w[0].why, "stop: ", 6));
+
+	/* Short memory, stopped: pages_to_scan, sleep_millisecs, then run=1. */
+	in = input(1 * GIB_KB, 1 * GIB_KB, false, 100);
+	tuned_decide(&c, &in, &out);
+	CHECK_EQ(tuned_plan(&in, &out, w), 3);
+	CHECK(!strcmp(w[0].knob, "pages_to_scan"));
+	CHECK_EQ(w[0].value, 300);
+	CHECK(!strcmp(w[1].knob, "sleep_millisecs"));
+	CHECK_EQ(w[1].value, 10);
+	CHECK(!strcmp(w[2].knob, "run"));
+	CHECK_EQ(w[2].value, 1);
+	CHECK(!strcmp(w[2].why, "start: free <= threshold"));
+	/* Running: no run write. */
+	in.running = true;
+	tuned_decide(&c, &in, &out);
+	CHECK_EQ(tuned_plan(&in, &out, w), 2);
+	CHECK_EQ(w[0].value, 400);
+	/* The advisor owns pages_to_scan. */
+	in.advisor = true;
+	CHECK_EQ(tuned_plan(&in, &out, w), 1);
+	CHECK(!strcmp(w[0].knob, "sleep_millisecs"));
+
+	/* run=2 (unmerging) is not stopped by a stop decision. */
+	in = input(12 * GIB_KB, 1 * GIB_KB, false, 500);
+	tuned_decide(&c, &in, &out);
+	CHECK(!out.run);
+	CHECK_EQ(tuned_plan(&in, &out, w), 0);
+
+	/* A dry run checks the writes and makes none. */
+	CHECK(fake_setup());
+	in = input(1 * GIB_KB, 1 * GIB_KB, false, 100);
+	tuned_decide(&c, &in, &out);
+	CHECK_EQ(tuned_write_all(&k, w, tuned_plan(&in, &out, w), true, &what), 0);
+	CHECK_EQ(knob("run"), 0);
+	CHECK_EQ(knob("pages_to_scan"), 100);
+	CHECK_EQ(knob("sleep_millisecs"), 20);
+	w[0].value = -5;
+	CHECK(tuned_write_all(&k, w, 3, true, &what) < 0);
+	CHECK(what && !strcmp(what, "pages_to_scan"));
+	/* Nothing is written when a later write would be refused. */
+	w[0].value = 300;
+	w[1].value = -1;
+	CHECK(tuned_write_all(&k, w, 3, false, &what) < 0);
+	CHECK(!strcmp(what, "sleep_millisecs"));
+	CHECK_EQ(knob("pages_to_scan"), 100);
+	CHECK_EQ(tuned_write_all(&k, w, tuned_plan(&in, &out, w), false, &what), 0);
+	CHECK_EQ(knob("run"), 1);
+	CHECK_EQ(knob("pages_to_scan"), 300);
+	CHECK_EQ(knob("sleep_millisecs"), 10);
+	fr_destroy(root);
+	return true;
+}
+
 static const struct tap_test tests[] = {
 	{ "policy: threshold", test_threshold },
 	{ "policy: sleep scaled by memory size", test_sleep },
@@ -396,6 +469,7 @@ static const struct tap_test tests[] = {
 	{ "policy: scripted memory states", test_scripted },
 	{ "policy: advisor owns pages_to_scan", test_advisor },
 	{ "policy: KSM enabled without rmap items counts", test_enabled_without_rmap },
+	{ "policy: the writes of a decision, checked before any", test_plan },
 };
 
 TAP_MAIN(tests)
