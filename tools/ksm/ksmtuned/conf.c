@@ -60,6 +60,7 @@ static void refuse(char *why, size_t len, const char *line, const char *at,
 }
 
 #define NO_SHELL "ksmtuned reads the file without a shell; write the value itself"
+#define SEMICOLON "one KEY=value per line, no commands (the file is not run by a shell)"
 
 static bool name_start(char c)
 {
@@ -151,7 +152,7 @@ static char *read_value(const char *line, char *p, char **val, char *why, size_t
 	*val = p;
 	if (*p == '~') {
 		refuse(why, len, line, p, "tilde expansion", 1,
-		       "write the full path (" NO_SHELL ")");
+		       "write the full path (the file is not run by a shell)");
 		return NULL;
 	}
 	while (*p && !blank(*p)) {
@@ -210,7 +211,7 @@ static char *read_value(const char *line, char *p, char **val, char *why, size_t
 			return NULL;
 		case ';':
 			refuse(why, len, line, p, "semicolon", 1,
-			       "one KEY=value per line (" NO_SHELL ")");
+			       SEMICOLON);
 			return NULL;
 		case '&': case '|': case '<': case '>': case '(': case ')':
 			refuse(why, len, line, p, "shell operator", 1,
@@ -296,7 +297,7 @@ static int parse_line(char *line, bool first, char **key, char **val,
 	while (blank(*p))
 		p++;
 	if (*p == ';') {
-		refuse(why, len, line, p, "semicolon", 1, "one KEY=value per line (" NO_SHELL ")");
+		refuse(why, len, line, p, "semicolon", 1, SEMICOLON);
 		return -1;
 	}
 	if (*p && *p != '#') {
