@@ -14,6 +14,7 @@
 #   make bench         benchmark our KSM against stock 6.12 (build/bench/)
 #   make patches       emit the project as a git format-patch series
 #   make tools         build the operator tools in tools/ksm
+#   make deb           Debian packages of the tools and our kernel (build/deb/)
 #   make clean         remove build/ (the unpacked trees and all outputs)
 
 CONFIG ?= fast
@@ -22,7 +23,7 @@ SCRIPTS := scripts/overlay
 TESTS := tools/testing/ksm
 
 .PHONY: all deps kernel stock check check-debug check-stock check-stock-debug \
-	demo stress bench patches tools clean help
+	demo stress bench patches tools deb clean help
 
 all: kernel
 
@@ -40,6 +41,9 @@ stock: deps
 
 tools: deps
 	@if [ -f tools/ksm/Makefile ]; then $(MAKE) -C tools/ksm; fi
+
+deb: deps
+	@$(SCRIPTS)/deb.sh all
 
 check: deps
 	@$(TESTS)/check.sh ours fast
