@@ -103,6 +103,7 @@ enum ksm_node_kind {
  * @kpfn: pfn of the KSM folio (plain nodes and dups)
  * @prune_time: jiffies of the last stale-dup sweep (chains)
  * @nr_items: number of items on @hlist (plain and dups), or of dups (chain)
+ * @domain: the merge domain it was made in (domain.c); 0 without domains
  * @nid: index of the stable tree the node (or its chain) is in
  * @kind: an enum ksm_node_kind
  */
@@ -120,6 +121,7 @@ struct ksm_stable_node {
 		unsigned long kpfn;
 		unsigned long prune_time;
 	};
+	u64 domain;
 	int nr_items;
 	s16 nid;
 	u8 kind;
@@ -231,6 +233,11 @@ static inline int ksm_tree_of_pfn(unsigned long pfn)
 	return ksm_merge_across_nodes ? 0 : pfn_to_nid(pfn);
 }
 
+/* domain.c */
+extern bool ksm_merge_across_cgroups;
+extern unsigned int ksm_cgroup_domain_depth;
+u64 ksm_mm_domain(struct mm_struct *mm);
+
 /* scan.c */
 u64 ksm_checksum(struct page *page);
 struct ksm_rmap_item *ksm_item_alloc(struct mm_struct *mm, unsigned long addr);
@@ -253,8 +260,8 @@ enum ksm_lock_mode { KSM_NOLOCK, KSM_LOCK, KSM_TRYLOCK };
 int ksm_stable_cache_init(void);
 struct folio *ksm_node_folio(struct ksm_stable_node *node,
 			     enum ksm_lock_mode mode);
-struct folio *ksm_stable_search(struct page *page, u64 csum);
-struct ksm_stable_node *ksm_stable_insert(struct folio *kfolio);
+struct folio *ksm_stable_search(struct page *page, u64 csum, u64 domain);
+struct ksm_stable_node *ksm_stable_insert(struct folio *kfolio, u64 domain);
 void ksm_stable_refile(struct folio *kfolio, struct ksm_stable_node *node);
 void ksm_stable_append(struct ksm_rmap_item *item,
 		       struct ksm_stable_node *node);
@@ -278,7 +285,7 @@ static inline void ksm_folio_set_node(struct folio *folio,
 
 /* unstable_tree.c */
 struct ksm_rmap_item *ksm_unstable_search_insert(struct ksm_rmap_item *item,
-						 struct page *page,
+						 struct page *page, u64 domain,
 						 struct page **tree_page);
 void ksm_unstable_remove_item(struct ksm_rmap_item *item);
 void ksm_unstable_forget_item(struct ksm_rmap_item *item);

@@ -529,7 +529,8 @@ static void adopt_ksm_mapping(struct ksm_rmap_item *item, struct folio *folio,
  * mmap_lock for writing, so with it held for reading here, a folio that
  * is mapped once stays mapped only by @item's mm until it is broken.
  */
-static void undo_lone_ksm(struct ksm_rmap_item *item, struct folio *kfolio)
+static void undo_lone_ksm(struct ksm_rmap_item *item, struct folio *kfolio,
+			  u64 domain)
 {
 	struct ksm_stable_node *node = NULL;
 	unsigned long addr = ksm_item_addr(item);
@@ -540,7 +541,7 @@ static void undo_lone_ksm(struct ksm_rmap_item *item, struct folio *kfolio)
 	if (folio_mapcount(kfolio) > 1) {
 		folio_lock(kfolio);
 		if (folio_test_ksm(kfolio) && !ksm_folio_node(kfolio))
-			node = ksm_stable_insert(kfolio);
+			node = ksm_stable_insert(kfolio, domain);
 		if (node)
 			ksm_stable_append(item, node);
 		folio_unlock(kfolio);
@@ -557,7 +558,8 @@ static void undo_lone_ksm(struct ksm_rmap_item *item, struct folio *kfolio)
 
 /* Two ordinary pages of equal content: make the first a KSM page. */
 static void merge_pair(struct ksm_rmap_item *item, struct page *page,
-		       struct ksm_rmap_item *other, struct page *opage)
+		       struct ksm_rmap_item *other, struct page *opage,
+		       u64 domain)
 {
 	struct ksm_stable_node *node;
 	struct folio *kfolio;
@@ -570,11 +572,11 @@ static void merge_pair(struct ksm_rmap_item *item, struct page *page,
 	 */
 	kfolio = page_folio(page);
 	if (merge_item(other, opage, page)) {
-		undo_lone_ksm(item, kfolio);
+		undo_lone_ksm(item, kfolio, domain);
 		return;
 	}
 	folio_lock(kfolio);
-	node = ksm_stable_insert(kfolio);
+	node = ksm_stable_insert(kfolio, domain);
 	if (node) {
 		ksm_stable_append(other, node);
 		ksm_stable_append(item, node);
@@ -602,6 +604,7 @@ static void merge_pair(struct ksm_rmap_item *item, struct page *page,
 void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
 		       bool second_look)
 {
+	u64 domain = ksm_mm_domain(item->mm);
 	struct folio *folio = page_folio(page);
 	struct ksm_stable_node *node;
 	struct ksm_rmap_item *other;
@@ -611,6 +614,15 @@ void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
 
 	if (folio_test_ksm(folio)) {
 		node = ksm_folio_node(folio);
+		if (node && node->domain != domain) {
+			/*
+			 * Merged in another domain: the process has changed
+			 * cgroups since. It stops sharing with the old one.
+			 */
+			ksm_item_unlink(item);
+			ksm_break_item(item);
+			return;
+		}
 		/* Migrated off its NUMA node's tree (per-node trees only)? */
 		if (node && node->nid != ksm_tree_of_pfn(folio_pfn(folio)) &&
 		    folio_trylock(folio)) {
@@ -655,7 +667,7 @@ void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
 		return;
 	}
 
-	kfolio = ksm_stable_search(page, csum);
+	kfolio = ksm_stable_search(page, csum, domain);
 	if (IS_ERR(kfolio)) {
 		item->csum = csum;
 		return;
@@ -689,7 +701,7 @@ void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
 		return;
 	}
 
-	other = ksm_unstable_search_insert(item, page, &opage);
+	other = ksm_unstable_search_insert(item, page, domain, &opage);
 	if (other && PageTransCompound(page) &&
 	    compound_head(page) == compound_head(opage)) {
 		/*
@@ -704,12 +716,13 @@ void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
 		if (trylock_page(page)) {
 			if (!split_huge_page(page))
 				other = ksm_unstable_search_insert(item, page,
+								   domain,
 								   &opage);
 			unlock_page(page);
 		}
 	}
 	if (!other)
 		return;
-	merge_pair(item, page, other, opage);
+	merge_pair(item, page, other, opage, domain);
 	put_page(opage);
 }

@@ -326,14 +326,16 @@ static bool refile_migrated(struct folio *folio, struct ksm_stable_node *node)
  * ksm_stable_search() - find a KSM folio with the content of @page
  * @page: the page being scanned (not a KSM page)
  * @csum: its current checksum
+ * @domain: the merge domain of its mm (domain.c)
  *
- * Only nodes whose key equals @csum have their content compared.
+ * Nodes are ordered by key, then domain, then content: only nodes of
+ * @domain whose key equals @csum have their content compared.
  *
  * Return: a referenced KSM folio with the same content and room for one
  * more mapping, NULL if there is none, or ERR_PTR(-EBUSY) if the folio
  * found is locked by someone else (try again later).
  */
-struct folio *ksm_stable_search(struct page *page, u64 csum)
+struct folio *ksm_stable_search(struct page *page, u64 csum, u64 domain)
 {
 	int nid = ksm_tree_of_pfn(page_to_pfn(page));
 	struct rb_root *root = ksm_stable_roots + nid;
@@ -348,6 +350,8 @@ restart:
 		cond_resched();
 		node = rb_entry(cur, struct ksm_stable_node, rb);
 		cmp = ksm_key_cmp(csum, node->csum);
+		if (!cmp)
+			cmp = ksm_key_cmp(domain, node->domain);
 		if (cmp) {
 			cur = cmp < 0 ? cur->rb_left : cur->rb_right;
 			continue;
@@ -423,6 +427,8 @@ restart:
 		cond_resched();
 		other = rb_entry(*link, struct ksm_stable_node, rb);
 		cmp = ksm_key_cmp(node->csum, other->csum);
+		if (!cmp)
+			cmp = ksm_key_cmp(node->domain, other->domain);
 		if (!cmp) {
 			folio = tree_node_folio(&other, &dup, false);
 			if (!folio)
@@ -456,6 +462,7 @@ restart:
 		INIT_HLIST_HEAD(&chain->hlist);
 		chain->kind = KSM_NODE_CHAIN;
 		chain->csum = other->csum;
+		chain->domain = other->domain;
 		chain->nid = other->nid;
 		chain->nr_items = 0;
 		chain->prune_time = jiffies;
@@ -479,6 +486,7 @@ restart:
  * ksm_stable_insert() - give a new KSM folio its stable node
  * @kfolio: the folio, locked, write-protected in every mapping, with
  *          ->mapping already tagged PAGE_MAPPING_KSM
+ * @domain: the merge domain of the mms that map it
  *
  * The key is hashed here, from the write-protected content. A folio whose
  * content is already in the tree becomes a dup of that content's chain
@@ -486,7 +494,7 @@ restart:
  *
  * Return: the new node, or NULL if memory ran out.
  */
-struct ksm_stable_node *ksm_stable_insert(struct folio *kfolio)
+struct ksm_stable_node *ksm_stable_insert(struct folio *kfolio, u64 domain)
 {
 	unsigned long pfn = folio_pfn(kfolio);
 	struct ksm_stable_node *fresh, *spare = NULL;
@@ -499,6 +507,7 @@ struct ksm_stable_node *ksm_stable_insert(struct folio *kfolio)
 		return NULL;
 	INIT_HLIST_HEAD(&fresh->hlist);
 	fresh->csum = ksm_checksum(folio_page(kfolio, 0));
+	fresh->domain = domain;
 	fresh->kpfn = pfn;
 	fresh->nid = ksm_tree_of_pfn(pfn);
 	if (node_link(fresh, kfolio, &spare)) {

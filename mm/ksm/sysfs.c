@@ -215,6 +215,43 @@ static int apply_max_page_sharing(unsigned long val)
 	return err;
 }
 
+/*
+ * The merge domain knobs (domain.c): KSM pages made under one setting
+ * must not be matched under another, so they change only with none left.
+ */
+static int apply_merge_across_cgroups(unsigned long val)
+{
+	int err = 0;
+
+	ksm_lock_trees();
+	if (ksm_merge_across_cgroups != val) {
+		err = stable_trees_busy();
+		if (!err)
+			WRITE_ONCE(ksm_merge_across_cgroups, val);
+	}
+	mutex_unlock(&ksm_thread_mutex);
+	return err;
+}
+
+static int apply_cgroup_domain_depth(unsigned long val)
+{
+	int err = 0;
+
+	ksm_lock_trees();
+	if (ksm_cgroup_domain_depth != val) {
+		err = stable_trees_busy();
+		if (!err)
+			WRITE_ONCE(ksm_cgroup_domain_depth, val);
+	}
+	mutex_unlock(&ksm_thread_mutex);
+	return err;
+}
+
+KSM_KNOB(merge_across_cgroups, ksm_merge_across_cgroups, KNOB_BOOL, 0, 1,
+	 apply_merge_across_cgroups, 0);
+KSM_KNOB(cgroup_domain_depth, ksm_cgroup_domain_depth, KNOB_UINT, 0,
+	 INT_MAX, apply_cgroup_domain_depth, 0);
+
 #ifdef CONFIG_NUMA
 /* Per-node roots: allocated on the first switch to per-node trees. */
 static int ensure_node_roots(void)
@@ -391,6 +428,8 @@ static struct attribute *ksm_attrs[] = {
 	&knob_sleep_millisecs.attr.attr, &knob_max_page_sharing.attr.attr,
 	&knob_use_zero_pages.attr.attr, &knob_smart_scan.attr.attr,
 	&knob_stable_node_chains_prune_millisecs.attr.attr,
+	&knob_merge_across_cgroups.attr.attr,
+	&knob_cgroup_domain_depth.attr.attr,
 #ifdef CONFIG_NUMA
 	&knob_merge_across_nodes.attr.attr,
 #endif

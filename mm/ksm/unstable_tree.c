@@ -116,12 +116,17 @@ void ksm_unstable_reset(void)
  * ksm_unstable_search_insert() - find a partner for @page, or wait in tree
  * @item: the scanned page's item, unlinked, with the checksum just taken
  * @page: the scanned page (referenced)
+ * @domain: the merge domain of @item's mm (domain.c)
  * @tree_page: on a match, the partner's page, referenced
+ *
+ * Items are ordered by key, then by the domain of their mm (read when
+ * compared: a process may change cgroups during a round, which can only
+ * make a match be missed), then by content.
  *
  * Return: the partner's item, or NULL (then @item may have been linked).
  */
 struct ksm_rmap_item *ksm_unstable_search_insert(struct ksm_rmap_item *item,
-						 struct page *page,
+						 struct page *page, u64 domain,
 						 struct page **tree_page)
 {
 	int nid = ksm_tree_of_pfn(page_to_pfn(page));
@@ -136,6 +141,8 @@ struct ksm_rmap_item *ksm_unstable_search_insert(struct ksm_rmap_item *item,
 		parent = *link;
 		other = rb_entry(parent, struct ksm_rmap_item, rb);
 		cmp = ksm_key_cmp(item->csum, other->csum);
+		if (!cmp)
+			cmp = ksm_key_cmp(domain, ksm_mm_domain(other->mm));
 		if (cmp) {
 			link = cmp < 0 ? &parent->rb_left : &parent->rb_right;
 			continue;

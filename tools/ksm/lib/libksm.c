@@ -27,7 +27,8 @@ static const struct ksm_param_desc params[] = {
 	 * The tunables, in the order of Documentation/admin-guide/mm/ksm.rst.
 	 * Kernel parser and range of each: run kstrtoul 0..2, pages_to_scan
 	 * and sleep_millisecs kstrtouint, merge_across_nodes kstrtoul 0..1,
-	 * use_zero_pages and smart_scan kstrtobool, max_page_sharing
+	 * use_zero_pages, smart_scan and merge_across_cgroups kstrtobool,
+	 * cgroup_domain_depth kstrtouint 0..INT_MAX, max_page_sharing
 	 * kstrtoint 2..INT_MAX, stable_node_chains_prune_millisecs and
 	 * advisor_max_cpu kstrtouint, the other advisor_* kstrtoul
 	 * (advisor_target_scan_time from 1).
@@ -49,6 +50,10 @@ static const struct ksm_param_desc params[] = {
 	  NULL, "milliseconds between prunes of stale stable node chains" },
 	{ "smart_scan", NULL, KSM_PARAM_BOOLEAN, W, 0, 1, NULL,
 	  "skip pages that did not merge in earlier scans" },
+	{ "merge_across_cgroups", NULL, KSM_PARAM_BOOLEAN, W | KSM_PF_BUSY, 0, 1,
+	  NULL, "0 merges pages only inside one memory cgroup (merge domain)" },
+	{ "cgroup_domain_depth", NULL, KSM_PARAM_UINT, W | KSM_PF_BUSY, 0, INT_MAX,
+	  NULL, "cgroups below this depth share their ancestor's merge domain" },
 	{ "advisor_mode", NULL, KSM_PARAM_STRING, W, 0, 0, "none scan-time",
 	  "automatic tuning of pages_to_scan" },
 	{ "advisor_max_cpu", NULL, KSM_PARAM_UINT, W, 0, UINT_MAX, NULL,

@@ -98,6 +98,7 @@ int fr_ksm_defaults(const char *root)
 	static const char *const files[][2] = {
 		{ "run", "0" }, { "pages_to_scan", "100" }, { "sleep_millisecs", "20" },
 		{ "merge_across_nodes", "1" }, { "use_zero_pages", "0" },
+		{ "merge_across_cgroups", "1" }, { "cgroup_domain_depth", "0" },
 		{ "max_page_sharing", "256" },
 		{ "stable_node_chains_prune_millisecs", "2000" }, { "smart_scan", "1" },
 		{ "advisor_mode", "[none] scan-time" }, { "advisor_max_cpu", "70" },

@@ -160,13 +160,13 @@ t_raw() {
 t_noheadings() {
 	expect "NAME VALUE" "$(ctl get -r -o NAME,VALUE run | head -n 1)" &&
 	expect "run 0" "$(ctl get -n -r -o NAME,VALUE run)" &&
-	expect 24 "$(ctl get -n | wc -l)" && expect 25 "$(ctl get | wc -l)"
+	expect 26 "$(ctl get -n | wc -l)" && expect 27 "$(ctl get | wc -l)"
 }
 
 t_description() {
 	expect "pages merged into a KSM page (memory saved)" \
 		"$(ctl get -n -o DESCRIPTION pages_sharing)" &&
-	[ "$(ctl get -n -o DESCRIPTION | grep -c .)" -eq 24 ] &&
+	[ "$(ctl get -n -o DESCRIPTION | grep -c .)" -eq 26 ] &&
 	! ctl get -n -r -o DESCRIPTION | grep -qx '' &&
 	expect "shm_pages_to_scan" "$(ctl get -n -r -o ALIAS pages_to_scan)"
 }

@@ -45,7 +45,7 @@ t_get_one() { expect 100 "$(ctl get --value pages_to_scan)"; }
 t_get_all() {
 	local out
 	out=$(ctl get -n -r -o NAME,VALUE) || return 1
-	expect 24 "$(printf '%s\n' "$out" | wc -l)" &&
+	expect 26 "$(printf '%s\n' "$out" | wc -l)" &&
 	expect "advisor_mode none" "$(printf '%s\n' "$out" | grep '^advisor_mode ')"
 }
 
@@ -162,7 +162,7 @@ t_prom_escape() {
 t_missing_file() {
 	local rc=0
 	mv "$ksm/use_zero_pages" "$root/uzp"
-	expect 23 "$(ctl get -n | wc -l)" || return 1
+	expect 25 "$(ctl get -n | wc -l)" || return 1
 	ctl get use_zero_pages 2>/dev/null || rc=$?
 	mv "$root/uzp" "$ksm/use_zero_pages"
 	expect 2 "$rc"

@@ -51,7 +51,7 @@ static bool test_read_all(void)
 
 	CHECK(setup());
 	CHECK(ksm_available(&k));
-	CHECK_EQ(ksm_param_count(), 24);
+	CHECK_EQ(ksm_param_count(), 26);
 	CHECK_EQ(ksm_param_get(&k, ksm_param_lookup("pages_to_scan"), &p), 0);
 	CHECK_EQ(p.type, KSM_PARAM_UINT);
 	CHECK_EQ(p.value.ui, 100);

@@ -93,6 +93,12 @@ static const struct bad_input target_bad[] = {
 	{ LONG_DIGITS, EINVAL },
 };
 
+/* kstrtouint(), all errors -EINVAL, at most INT_MAX */
+static const struct bad_input depth_bad[] = {
+	{ "-1", EINVAL }, { "2147483648", EINVAL }, { "4294967296", EINVAL },
+	{ "1 ", EINVAL }, { LONG_DIGITS, EINVAL },
+};
+
 static const struct bad_input mode_bad[] = {
 	{ "scan-time ", EINVAL }, { " none", EINVAL }, { "NONE", EINVAL },
 	{ "none\n\n", EINVAL }, { "scan", EINVAL }, { LONG_DIGITS, EINVAL },
@@ -114,6 +120,8 @@ static const struct knob knobs[] = {
 	KNOB("max_page_sharing", mps_bad),
 	KNOB("stable_node_chains_prune_millisecs", uint_bad),
 	KNOB("smart_scan", bool_bad),
+	KNOB("merge_across_cgroups", bool_bad),
+	KNOB("cgroup_domain_depth", depth_bad),
 	KNOB("advisor_mode", mode_bad),
 	KNOB("advisor_max_cpu", ul_bad),
 	KNOB("advisor_min_pages_to_scan", ul_bad),
