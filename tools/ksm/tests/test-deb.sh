@@ -25,7 +25,7 @@ check() {	# check DESCRIPTION COMMAND...: ok if COMMAND succeeds
 	if "$@"; then ok "$what"; else not_ok "$what"; fi
 }
 
-plan=21
+plan=22
 echo "TAP version 13"
 echo "1..$plan"
 for tool in dpkg-buildpackage dh lintian dpkg deb-systemd-helper; do
@@ -103,6 +103,8 @@ fi
 version=$(dpkg-deb -f "$deb" Version)
 check "the installed ksmctl runs and is version $version" \
 	grep -qx "ksmctl (KSM tools) $version" <<<"$("$root/usr/sbin/ksmctl" --version 2>&1)"
+check "the installed ksmtuned reads /etc/ksmtuned.conf by default" \
+	grep -q '(default /etc/ksmtuned\.conf)' <<<"$("$root/usr/sbin/ksmtuned" --help 2>&1)"
 check "the installed units run the installed programs" \
 	grep -q '^ExecStart=/usr/sbin/ksmtuned ' "$root/lib/systemd/system/ksmtuned.service"
 conf=$(dpkg-query --admindir="$root/var/lib/dpkg" -W -f '${Conffiles}' ksm-tools)
