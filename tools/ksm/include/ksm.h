@@ -126,6 +126,13 @@ struct ksm_proc_stat {
 	long long process_profit;
 	int merge_any;		/* 1 yes, 0 no, -1 not reported */
 	int mergeable;		/* 1 yes, 0 no, -1 not reported */
+	/*
+	 * ksm_merge_domain: the inode number of the merge domain's cgroup
+	 * directory, 0 while merge_across_cgroups=1; have_merge_domain is
+	 * false when the kernel does not report it (before merge domains).
+	 */
+	unsigned long long merge_domain;
+	bool have_merge_domain;
 	unsigned long long rss_kb;
 };
 

@@ -49,6 +49,8 @@ const struct colinfo infos[NCOLS] = {
 	[COL_VM] = { "VM", 0.1, 0, CK_STRING, PR,
 		     "VM name: qemu's -name guest=NAME or -name NAME" },
 	[COL_CGROUP] = { "CGROUP", 0.2, T, CK_STRING, PR, "cgroup v2 path" },
+	[COL_DOMAIN] = { "DOMAIN", 0.2, T, CK_STRING, PR,
+			 "merge domain: the cgroup its pages merge within (merge_across_cgroups=0)" },
 	[COL_MODE] = { "MODE", 7, 0, CK_STRING, PR,
 		       "KSM enabled for the whole process (prctl) or by madvise" },
 	[COL_MERGING] = { "MERGING", 5, R, CK_NUMBER, PR,

@@ -49,6 +49,7 @@ enum {
 	COL_ARGS,
 	COL_VM,
 	COL_CGROUP,
+	COL_DOMAIN,
 	COL_MODE,
 	COL_MERGING,
 	COL_SAVED,
@@ -147,6 +148,9 @@ int prom_params(const int *ids, int n, bool all);
 int fail_param(const char *what, int idx, const char *value, int err);
 void prom_summary(unsigned long long sharing, size_t nprocs);
 void prom_procs(const struct ksm_proc_info *pi, size_t n);
+struct domain_sum;
+/* The per-domain series (status with merge_across_cgroups=0). */
+void prom_domains(const struct domain_sum *d, size_t n);
 
 /* A process as ps shows it: ksm_stat plus what identifies it. */
 struct ksm_proc_info {
@@ -155,15 +159,32 @@ struct ksm_proc_info {
 	char args[4096];	/* the full command line, or "" (kernel thread) */
 	char cgroup[1024];	/* the cgroup v2 path, or "" */
 	bool have_cgroup;
+	/*
+	 * The merge domain's cgroup as a path like cgroup's ("/" the root),
+	 * or "#ID" when no directory under /sys/fs/cgroup has inode ID; ""
+	 * with have_domain false when domains are off (ksm_merge_domain 0)
+	 * or the kernel does not say.
+	 */
+	char domain[1024];
+	bool have_domain;
+};
+
+/* The processes of one merge domain, for status. */
+struct domain_sum {
+	const char *domain;	/* as in ksm_proc_info; NULL when unknown */
+	unsigned long long id;	/* ksm_merge_domain */
+	bool have_id;
+	size_t processes;
+	long long merging_pages;
+	long long profit;
 };
 
 /*
  * The processes to show: those with KSM enabled (or every one named by
- * --pid), most merged first, --top of them if @limit and not
- * --all-processes; *@total is the count before that limit. Returns 0, or
- * an exit code after one line on stderr.
+ * --pid), most merged first. Returns 0, or an exit code after one line on
+ * stderr.
  */
-int read_procs(bool limit, struct ksm_proc_info **out, size_t *n, size_t *total);
+int read_procs(struct ksm_proc_info **out, size_t *n);
 /* The name to show for @pi: the VM's, else the command line, else [comm]. */
 const char *proc_command(const struct ksm_proc_info *pi);
 /* "process", "madvise", or NULL when neither is reported. */

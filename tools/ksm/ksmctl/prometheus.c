@@ -244,7 +244,7 @@ void prom_procs(const struct ksm_proc_info *pi, size_t n)
 		{ PREFIX "process_rmap_items", "KSM reverse-map items of the process" },
 		{ PREFIX "process_zero_pages", "empty pages of the process merged with the zero page" },
 	};
-	char labels[4096], comm[sizeof(pi->st.comm) * 2], vm[sizeof(pi->vm) * 2];
+	char labels[8192], comm[sizeof(pi->st.comm) * 2], vm[sizeof(pi->vm) * 2];
 	char cg[sizeof(pi->cgroup) * 2], v[32];
 	size_t i, j;
 
@@ -268,7 +268,39 @@ void prom_procs(const struct ksm_proc_info *pi, size_t n)
 				escape(cg, sizeof(cg), pi[i].cgroup);
 				o += snprintf(labels + o, sizeof(labels) - o, ",cgroup=\"%s\"", cg);
 			}
-			snprintf(labels + o, sizeof(labels) - o, "}");
+			/* The merge domain, empty when domains are off (or unknown). */
+			escape(cg, sizeof(cg), pi[i].domain);
+			snprintf(labels + o, sizeof(labels) - o, ",domain=\"%s\"}", cg);
+			snprintf(v, sizeof(v), "%lld", val[j]);
+			sample(m[j].metric, m[j].help, "gauge", labels, v);
+		}
+	}
+}
+
+void prom_domains(const struct domain_sum *d, size_t n)
+{
+	static const struct {
+		const char *metric, *help;
+	} m[] = {
+		{ PREFIX "domain_processes", "processes with KSM enabled in the merge domain" },
+		{ PREFIX "domain_merging_pages", "pages of the merge domain's processes merged by KSM" },
+		{ PREFIX "domain_saved_bytes", "memory of the merge domain's merged pages" },
+		{ PREFIX "domain_profit_bytes",
+		  "memory KSM saves for the merge domain's processes, minus metadata" },
+	};
+	char labels[2200], dom[2100], v[32];
+	size_t i, j;
+
+	for (j = 0; j < sizeof(m) / sizeof(m[0]); j++) {
+		for (i = 0; i < n; i++) {
+			long long val[] = {
+				(long long)d[i].processes, d[i].merging_pages,
+				d[i].merging_pages * opt.k.page_size, d[i].profit,
+			};
+
+			/* Processes whose domain the kernel does not say: domain="". */
+			escape(dom, sizeof(dom), d[i].domain ? d[i].domain : "");
+			snprintf(labels, sizeof(labels), "{domain=\"%s\"}", dom);
 			snprintf(v, sizeof(v), "%lld", val[j]);
 			sample(m[j].metric, m[j].help, "gauge", labels, v);
 		}

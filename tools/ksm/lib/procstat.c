@@ -72,6 +72,9 @@ static void ksm_stat_kv(const char *key, char *val, void *arg)
 		st->merge_any = yes_no(val);
 	else if (!strcmp(key, "ksm_mergeable"))
 		st->mergeable = yes_no(val);
+	else if (!strcmp(key, "ksm_merge_domain"))
+		/* A u64; anything else leaves it unknown. */
+		st->have_merge_domain = !ksm_parse_ull(val, &st->merge_domain);
 }
 
 static void status_kv(const char *key, char *val, void *arg)

@@ -187,7 +187,7 @@ fi
 t_prom_live() {
 	local out
 	out=$($ksmctl --prometheus --all-processes) || return 1
-	grep -Eq "^node_ksmd_process_merging_pages\{pid=\"$wpid\",comm=\"merge-workload\"(,cgroup=\"[^\"]*\")?\} [1-9][0-9]*\$" <<<"$out" &&
+	grep -Eq "^node_ksmd_process_merging_pages\{pid=\"$wpid\",comm=\"merge-workload\"(,cgroup=\"[^\"]*\")?,domain=\"[^\"]*\"\} [1-9][0-9]*\$" <<<"$out" &&
 	grep -Eq '^node_ksmd_processes [1-9][0-9]*$' <<<"$out" &&
 	grep -Eq '^node_ksmd_saved_bytes [1-9][0-9]*$' <<<"$out" || { echo "$out"; return 1; }
 }

@@ -95,7 +95,7 @@ t_list_columns() {
 	helped=$(ctl --help | awk '/^Available columns/ {on = 1; next} /^$/ {on = 0}
 		on {print $1}' | sort)
 	expect "$listed" "$helped" || return 1
-	expect 21 "$(printf '%s\n' "$listed" | sort -u | wc -l)" &&
+	expect 22 "$(printf '%s\n' "$listed" | sort -u | wc -l)" &&
 	expect "NAME FIELD VALUE SIZE TYPE ACCESS ALIAS DESCRIPTION" \
 		"$(ctl --list-columns -n -r get | cut -d' ' -f1 | xargs)" &&
 	ctl --list-columns -n -r ps | cut -d' ' -f1 | grep -qx CGROUP &&
@@ -103,7 +103,7 @@ t_list_columns() {
 	ctl --list-columns -J | python3 -c '
 import json, sys
 c = json.load(sys.stdin)["columns"]
-assert all(x["description"] for x in c) and len(c) == 21, c'
+assert all(x["description"] for x in c) and len(c) == 22, c'
 }
 
 t_output() {
@@ -293,7 +293,7 @@ t_prom_names() {
 	printf '%s\n' "$out" | grep -qx 'node_ksmd_page_size_bytes 4096' &&
 	printf '%s\n' "$out" | grep -qx 'node_ksmd_advisor_mode{mode="scan-time"} 0' &&
 	printf '%s\n' "$out" | grep -qx 'node_ksmd_advisor_mode{mode="none"} 1' &&
-	printf '%s\n' "$out" | grep -qx 'node_ksmd_process_saved_bytes{pid="1001",comm="qemu-system-x86",vm="web,1",cgroup="/machine.slice/machine-qemu\\\\x2d1\\\\x2dweb.scope/libvirt/emulator"} 36864000' &&
+	printf '%s\n' "$out" | grep -qx 'node_ksmd_process_saved_bytes{pid="1001",comm="qemu-system-x86",vm="web,1",cgroup="/machine.slice/machine-qemu\\\\x2d1\\\\x2dweb.scope/libvirt/emulator",domain=""} 36864000' &&
 	printf '%s\n' "$out" | grep -qF 'cgroup="/system.slice/\"odd\".service"' ||
 		{ printf '%s\n' "$out" | grep -v '^#'; return 1; }
 }

@@ -144,7 +144,7 @@ t_prometheus() {
 	expect "node_ksmd_pages_sharing 4096" "$(printf '%s\n' "$out" | grep '^node_ksmd_pages_sharing ')" &&
 	expect "counter" "$(printf '%s\n' "$out" |
 		awk '$3 == "node_ksmd_full_scans_total" && $2 == "TYPE" {print $4}')" &&
-	expect 'node_ksmd_process_merging_pages{pid="300",comm="java app"} 7000' \
+	expect 'node_ksmd_process_merging_pages{pid="300",comm="java app",domain=""} 7000' \
 		"$(printf '%s\n' "$out" | grep '^node_ksmd_process_merging_pages{pid="300"')" &&
 	ctl get --prometheus | prom_ok
 }
