@@ -22,6 +22,7 @@
  * data, and domains do not apply to it.
  */
 #include <linux/cgroup.h>
+#include <linux/ksm.h>
 #include <linux/memcontrol.h>
 #include <linux/mm_types.h>
 #include <linux/rcupdate.h>
@@ -65,3 +66,16 @@ u64 ksm_mm_domain(struct mm_struct *mm)
 #endif
 	return id;
 }
+
+#ifdef CONFIG_PROC_FS
+/**
+ * ksm_process_domain() - the merge domain /proc/<pid>/ksm_stat shows
+ * @mm: the process's mm
+ *
+ * Return: the id of the domain's cgroup, or 0 while domains are off.
+ */
+u64 ksm_process_domain(struct mm_struct *mm)
+{
+	return ksm_mm_domain(mm);
+}
+#endif

@@ -226,6 +226,21 @@ static long cg_current_kb(const char *cg)
 	return atol(buf) >> 10;
 }
 
+/* Does /proc/PID/ksm_stat of @w name the domain of cgroup @cg (0: none)? */
+static bool domain_is(struct worker *w, const char *cg)
+{
+	char path[64];
+	struct stat st;
+	long want = 0;
+
+	if (cg && stat(cg, &st))
+		return false;
+	if (cg)
+		want = (long)st.st_ino;
+	snprintf(path, sizeof(path), "/proc/%d/ksm_stat", w->pid);
+	return keyed_value(path, "ksm_merge_domain") == want;
+}
+
 static int set_knob(const char *name, const char *val)
 {
 	return ksm_write(name, val);
@@ -241,6 +256,8 @@ static void test_knob_errors(struct worker *w)
 	long sharing;
 
 	why = settle(w, NPAGES, NPAGES, NPAGES, 2 * NPAGES, 120);
+	if (!why && !domain_is(&w[0], NULL))
+		why = "ksm_stat names a domain while domains are off";
 	sharing = ksm_get("pages_sharing");
 	if (!why && set_knob("merge_across_cgroups", "0") != -EBUSY)
 		why = "merge_across_cgroups=0 with KSM pages: not EBUSY";
@@ -276,6 +293,9 @@ static void test_domains(struct worker *w)
 	set_knob("merge_across_cgroups", "0");
 	set_knob("cgroup_domain_depth", "0");
 	why = settle(w, NPAGES, 0, 0, NPAGES, 120);
+	if (!why && (!domain_is(&w[0], CG_A) || !domain_is(&w[1], CG_A) ||
+		     !domain_is(&w[2], CG_B)))
+		why = "ksm_stat does not name the cgroup as the domain";
 	a_kb = cg_current_kb(CG_A);
 	b_kb = cg_current_kb(CG_B);
 	ksft_print_msg("domains: memory.current a/ %ld kB, b/ %ld kB (one copy: %ld kB)\n",
@@ -317,6 +337,8 @@ static void test_depth(struct worker *w)
 		why = "cannot set cgroup_domain_depth=1";
 	if (!why)
 		why = settle(w, NPAGES, NPAGES, NPAGES, 2 * NPAGES, 120);
+	if (!why && (!domain_is(&w[0], CG_DOM) || !domain_is(&w[2], CG_DOM)))
+		why = "ksm_stat does not name the parent as the domain";
 	ksm_set("run", 2);
 	set_knob("cgroup_domain_depth", "0");
 	ksft_test_result(!why, "domains: cgroup_domain_depth=1 makes a/ and b/ one domain%s%s\n",
