@@ -11,7 +11,7 @@ ksmctl=$tools/ksmctl/ksmctl
 ksmtuned=$tools/ksmtuned/ksmtuned
 workload=$tools/tests/merge-workload
 ksm=/sys/kernel/mm/ksm
-TESTS=21
+TESTS=24
 
 n=0 failed=0
 echo "TAP version 13"
@@ -50,13 +50,16 @@ python=$(command -v python3)
 
 # Save what we touch; put it back on any exit.
 saved=()
-for f in run pages_to_scan sleep_millisecs merge_across_nodes advisor_mode; do
+for f in run pages_to_scan sleep_millisecs merge_across_nodes merge_across_cgroups \
+	 cgroup_domain_depth advisor_mode; do
 	[ -f $ksm/$f ] || continue
 	v=$(knob $f)
 	[ $f = advisor_mode ] && v=$(sed 's/.*\[\(.*\)\].*/\1/' <<<"$v")
 	saved+=("$f=$v")
 done
 wpid=
+dpids=()
+cgdom=/sys/fs/cgroup/ksmctl-dom
 restored=0
 tmp=$(mktemp -d)
 restore() {
@@ -65,6 +68,7 @@ restore() {
 	restored=1
 	[ -n "$wpid" ] && kill "$wpid" 2>/dev/null && wait "$wpid" 2>/dev/null
 	wpid=
+	dom_stop
 	echo 2 >$ksm/run	# unmerge, so that merge_across_nodes can change
 	for kv in "${saved[@]}"; do
 		[ "${kv%%=*}" = run ] && continue
@@ -73,6 +77,14 @@ restore() {
 	for kv in "${saved[@]}"; do
 		[ "${kv%%=*}" = run ] && echo "${kv#*=}" >$ksm/run
 	done
+}
+# The merge-domain workloads and their cgroups, gone.
+dom_stop() {
+	local p
+	for p in "${dpids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	dpids=()
+	[ -d $cgdom ] && rmdir $cgdom/a $cgdom/b $cgdom 2>/dev/null
+	return 0
 }
 trap 'restore; rm -rf "$tmp"' EXIT
 [ -f $ksm/advisor_mode ] && echo none >$ksm/advisor_mode
@@ -250,6 +262,91 @@ conf KSM_THRES_COEF=0 KSM_THRES_CONST=1 KSM_PSI_THRES=0
 check "ksmtuned --once stops KSM with a tiny threshold" eval \
 	'out=$(tuned) && grep -q "^stop: " <<<"$out" && expect 0 "$(knob run)" ||
 	 { echo "$out"; false; }'
+
+# Merge domains: two workloads in cgroup a, one in b, all with the same
+# 256 distinct pages (1 MiB, 256 kinds), so that only a's two can merge.
+dom_names=("ksmctl ps DOMAIN names the cgroups a and b"
+	"ksmctl status: saving per domain only for a (merge_across_cgroups=0)"
+	"merge_across_cgroups=1 again after run=2")
+dom_ok() {
+	[ -f $ksm/merge_across_cgroups ] && [ -f /sys/fs/cgroup/cgroup.subtree_control ] &&
+	grep -qw memory /sys/fs/cgroup/cgroup.controllers && [ -n "$python" ]
+}
+# dom_start CGROUP: a workload in it, ready.
+dom_start() {
+	local out=$tmp/dom.${#dpids[@]}
+	( echo "$BASHPID" >"$1/cgroup.procs" && exec $workload -m 1 -k 256 ) >"$out" 2>&1 &
+	dpids+=($!)
+	poll 30 grep -q '^ready' "$out" || { cat "$out"; return 1; }
+}
+dom_setup() {
+	[ -n "$wpid" ] && kill "$wpid" 2>/dev/null && wait "$wpid" 2>/dev/null
+	wpid=
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control &&
+	mkdir -p $cgdom && echo +memory >$cgdom/cgroup.subtree_control &&
+	mkdir -p $cgdom/a $cgdom/b || return 1
+	$ksmctl set run=2 merge_across_cgroups=0 && expect 0 "$(knob merge_across_cgroups)" &&
+	dom_start $cgdom/a && dom_start $cgdom/a && dom_start $cgdom/b &&
+	$ksmctl set pages_to_scan=5000 sleep_millisecs=0 run=1 || return 1
+	# The pairs of a merged (256 pages each), and two more full scans.
+	local fs
+	a_merging() {
+		$ksmctl ps -n -r -o MERGING --pid "${dpids[0]},${dpids[1]}" |
+			awk '{s += $1} END {exit s < 512}'
+	}
+	poll 120 a_merging || { $ksmctl status -o PID,DOMAIN,MERGING; return 1; }
+	fs=$(knob full_scans)
+	poll 120 eval '[ "$(knob full_scans)" -ge $((fs + 2)) ]'
+}
+t_dom_ps() {
+	local out p
+	out=$($ksmctl ps -n -r -o PID,DOMAIN --pid "${dpids[0]},${dpids[1]},${dpids[2]}") || return 1
+	expect "${dpids[0]} /ksmctl-dom/a
+${dpids[1]} /ksmctl-dom/a
+${dpids[2]} /ksmctl-dom/b" "$out" || return 1
+	# ksm_stat's id is the inode of the directory.
+	for p in 0 2; do
+		expect "ksm_merge_domain $(stat -c %i $cgdom/$([ $p = 0 ] && echo a || echo b))" \
+			"$(grep '^ksm_merge_domain ' /proc/${dpids[$p]}/ksm_stat)" || return 1
+	done
+}
+t_dom_status() {
+	local out
+	out=$($ksmctl status -J -b -A) || return 1
+	$python -c '
+import json, sys
+d = json.load(sys.stdin)
+dom = {x["domain"]: x for x in d["domains"]}
+a, b = dom["/ksmctl-dom/a"], dom["/ksmctl-dom/b"]
+assert a["processes"] == 2 and a["merging"] >= 512, a
+assert a["saved"] == a["merging"] * int(sys.argv[1]), a
+assert b["processes"] == 1 and b["merging"] == 0, b
+assert all(x["merging"] == 0 for x in d["domains"] if x is not a), d["domains"]
+assert d["ksm"][0]["merge_across_cgroups"] is False, d["ksm"][0]' "$(getconf PAGESIZE)" <<<"$out" ||
+		{ $ksmctl status -o PID,DOMAIN,MERGING,COMMAND; return 1; }
+	out=$($ksmctl -P -A) || return 1
+	grep -Eq '^node_ksmd_domain_saved_bytes\{domain="/ksmctl-dom/a"\} [1-9][0-9]*$' <<<"$out" &&
+	grep -q '^node_ksmd_domain_saved_bytes{domain="/ksmctl-dom/b"} 0$' <<<"$out" &&
+	grep -Eq "^node_ksmd_process_merging_pages\\{pid=\"${dpids[2]}\",.*domain=\"/ksmctl-dom/b\"\\} 0\$" \
+		<<<"$out" || { grep domain <<<"$out"; return 1; }
+}
+t_dom_restore() {
+	$ksmctl set run=2 merge_across_cgroups=1 && expect 1 "$(knob merge_across_cgroups)" &&
+	expect 2 "$(knob run)" && expect 0 "$(knob pages_sharing)" || return 1
+	dom_stop
+	[ ! -d $cgdom ] || { echo "$cgdom left behind"; return 1; }
+}
+if ! dom_ok; then
+	for i in 0 1 2; do skip "${dom_names[$i]}" "no merge_across_cgroups, memory cgroup or python3"; done
+elif ! dom_setup >"$tmp/dom.log" 2>&1; then
+	fail "${dom_names[0]}" "$(cat "$tmp/dom.log")"
+	fail "${dom_names[1]}" "setup failed"
+	check "${dom_names[2]}" t_dom_restore
+else
+	check "${dom_names[0]}" t_dom_ps
+	check "${dom_names[1]}" t_dom_status
+	check "${dom_names[2]}" t_dom_restore
+fi
 
 restore
 t_restored() {
