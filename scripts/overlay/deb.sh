@@ -46,6 +46,7 @@ build_tools() {
 	fi | (cd "$TOP/tools/ksm" && cpio -0 -pdm --quiet "$src")
 	# Programs built in place in the checkout are not sources.
 	make -s -C "$src" clean >/dev/null
+	rm -f "$out"/ksm-tools[_-]*
 	say "building ksm-tools $ver"
 	(cd "$src" && dpkg-buildpackage -b -us -uc >"$out/ksm-tools-build.log" 2>&1) ||
 		{ tail -n 30 "$out/ksm-tools-build.log" >&2; die "ksm-tools build failed (see $out/ksm-tools-build.log)"; }
@@ -56,7 +57,7 @@ build_tools() {
 }
 
 build_kernel() {
-	local tree obj=$out/kernel-obj frags want kver debs
+	local tree obj=$out/kernel-obj frags want kver debs bad line
 	frags=("$TOP/kernel/configs/ksm-fast.config" "$TOP/kernel/configs/ksm-ours.config")
 	tree=$("$TOP/scripts/overlay/tree.sh" ours)
 	mkdir -p "$obj"
@@ -68,6 +69,15 @@ build_kernel() {
 		(cd "$obj" && "$tree/scripts/kconfig/merge_config.sh" -m -O "$obj" \
 			"$obj/.config" "${frags[@]}" >/dev/null)
 		kmake "$tree" "$obj" olddefconfig >/dev/null
+		# What olddefconfig dropped would be missing from the package.
+		bad=0
+		while read -r line; do
+			case "$line" in
+			CONFIG_*=*)
+				grep -qxF "$line" "$obj/.config" || { say "config: $line did not survive"; bad=1; } ;;
+			esac
+		done < <(cat "${frags[@]}")
+		[ $bad -eq 0 ] || die "the package's configuration lacks requested options"
 		echo "$want" >"$obj/.ksm-config"
 	fi
 	kver=$(sed -n 's/^VERSION = //p; s/^PATCHLEVEL = //p; s/^SUBLEVEL = //p' "$tree/Makefile" | paste -sd.)
