@@ -667,6 +667,23 @@ void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
 		return;
 	}
 
+	if (csum == ksm_zero_csum && PageTransCompound(page)) {
+		/*
+		 * Zeroes in a THP (without use_zero_pages: those went above).
+		 * Splitting the THP maps every zero-filled page of it to the
+		 * shared zero page (6.12's split does so for anonymous THPs),
+		 * which saves more than merging them into a KSM page would,
+		 * and merging needs that split anyway. Like merge_zero(), only
+		 * for a page that was zero a pass ago too.
+		 */
+		if (item->csum == csum && !second_look && trylock_page(page)) {
+			split_huge_page(page);
+			unlock_page(page);
+		}
+		item->csum = csum;
+		return;
+	}
+
 	kfolio = ksm_stable_search(page, csum, domain);
 	if (IS_ERR(kfolio)) {
 		item->csum = csum;

@@ -43,37 +43,11 @@
 
 static long psize;
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Knobs this program changes, put back at the end. */
 static const char *const saved_names[] = {
 	"pages_to_scan", "sleep_millisecs", "smart_scan", "use_zero_pages",
+	NULL,
 };
-static long saved[4];
-
-static void save_knobs(void)
-{
-	unsigned int i;
-
-	for (i = 0; i < 4; i++)
-		saved[i] = ksm_get(saved_names[i]);
-}
-
-static void restore_knobs(void)
-{
-	unsigned int i;
-
-	ksm_set("run", 2);
-	for (i = 0; i < 4; i++)
-		if (saved[i] >= 0)
-			ksm_set(saved_names[i], saved[i]);
-}
 
 /*
  * Write @val to "run" in a child; wait up to @timeout_s. Returns the
@@ -81,7 +55,7 @@ static void restore_knobs(void)
  */
 static int run_write_child(const char *val, int timeout_s, int kill_after_us)
 {
-	double end = now_s() + timeout_s;
+	double end = mono_seconds() + timeout_s;
 	int status;
 	pid_t pid;
 
@@ -94,7 +68,7 @@ static int run_write_child(const char *val, int timeout_s, int kill_after_us)
 		usleep(kill_after_us);
 		kill(pid, SIGKILL);
 	}
-	while (now_s() < end) {
+	while (mono_seconds() < end) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
 		usleep(2000);
@@ -226,8 +200,8 @@ static void test_interrupted_unmerge(void)
 		why = "the holders did not merge";
 
 	srand(12345);
-	end = now_s() + 25;
-	for (round = 0; !why && round < 60 && now_s() < end; round++) {
+	end = mono_seconds() + 25;
+	for (round = 0; !why && round < 60 && mono_seconds() < end; round++) {
 		if (ksm_set("run", 1)) {
 			why = "run=1 refused";
 			break;
@@ -266,12 +240,6 @@ static long set_mempolicy_sys(int mode, const unsigned long *mask,
 	return syscall(SYS_set_mempolicy, mode, mask, maxnode);
 }
 
-static long move_pages_sys(int count, void **pages, const int *nodes,
-			   int *status, int flags)
-{
-	return syscall(SYS_move_pages, 0, count, pages, nodes, status, flags);
-}
-
 #define NUMA_PAGES 64
 
 /* Nodes of the pages at @p: how many are on @nid; -1 on error. */
@@ -282,7 +250,7 @@ static int pages_on_node(char *p, int n, int nid)
 
 	for (i = 0; i < n; i++)
 		pages[i] = p + i * psize;
-	if (move_pages_sys(n, pages, NULL, status, 0))
+	if (sys_move_pages(n, pages, NULL, status, 0))
 		return -1;
 	for (i = 0; i < n; i++)
 		count += status[i] == nid;
@@ -329,7 +297,7 @@ static pid_t numa_proc(int *cmd, int *reply, char c)
 			if (x == 'f') {
 				memset(p, c, NUMA_PAGES * psize);
 			} else if (x == 'm') {
-				ans = move_pages_sys(NUMA_PAGES, pages, nodes,
+				ans = sys_move_pages(NUMA_PAGES, pages, nodes,
 						     status, MOVE_ALL) ? -1 : 0;
 			} else if (x == 'n') {
 				ans = pages_on_node(p, NUMA_PAGES, 0);
@@ -359,15 +327,6 @@ static int numa_ask(int cmd, int reply, char x)
 	if (write(cmd, &x, 1) != 1 || read(reply, &ans, sizeof(ans)) != sizeof(ans))
 		return -1;
 	return ans;
-}
-
-static void wait_full_scans(long n, int timeout_s)
-{
-	long start = ksm_get("full_scans");
-	double end = now_s() + timeout_s;
-
-	while (ksm_get("full_scans") < start + n && now_s() < end)
-		usleep(10000);
 }
 
 /*
@@ -408,7 +367,7 @@ static void test_numa_migrated(void)
 			why = "fill failed";
 	if (!why) {
 		ksm_set("run", 1);
-		wait_full_scans(4, 60);
+		wait_rounds(4, 60);
 		if (numa_ask(cmd[1], rep[1], 'k') < NUMA_PAGES / 2)
 			why = "the node-1 processes did not merge";
 	}
@@ -425,7 +384,7 @@ static void test_numa_migrated(void)
 		why = "fill failed";
 	if (!why) {
 		ksm_set("run", 1);
-		wait_full_scans(4, 60);
+		wait_rounds(4, 60);
 		on0 = numa_ask(cmd[0], rep[0], 'n');
 		merged = numa_ask(cmd[0], rep[0], 'k');
 		if (on0 < 0)
@@ -480,8 +439,8 @@ static void test_smart_scan_per_mm(void)
 	adv = fork();
 	if (adv == 0) {
 		/* Advise a fresh region in every round, for 60 s at most. */
-		end = now_s() + 60;
-		while (now_s() < end) {
+		end = mono_seconds() + 60;
+		while (mono_seconds() < end) {
 			scans = ksm_get("full_scans");
 			if (scans != last) {
 				char *p = mmap(NULL, psize, PROT_READ | PROT_WRITE,
@@ -499,10 +458,10 @@ static void test_smart_scan_per_mm(void)
 	}
 	ksm_set("run", 1);
 	/* Ages build up over the first rounds; then measure. */
-	wait_full_scans(8, 60);
+	wait_rounds(8, 60);
 	skipped0 = ksm_get("pages_skipped");
 	scans = ksm_get("full_scans");
-	wait_full_scans(8, 60);
+	wait_rounds(8, 60);
 	rounds = ksm_get("full_scans") - scans;
 	skipped1 = ksm_get("pages_skipped");
 	if (rounds < 8)
@@ -551,7 +510,7 @@ static void test_exec_error_path(void)
 	if (pid == 0) {
 		char *argv[] = { "/bin/true", NULL };
 		char *envp[] = { NULL };
-		double stop = now_s() + 8;
+		double stop = mono_seconds() + 8;
 		int n = 0, bad = 0;
 
 		long swap_kb = keyed_value("/proc/meminfo", "SwapTotal:");
@@ -570,7 +529,7 @@ static void test_exec_error_path(void)
 		if (write_file("/proc/sys/vm/overcommit_kbytes", "1") ||
 		    write_file("/proc/sys/vm/overcommit_memory", "2"))
 			_exit(3);
-		while (now_s() < stop) {
+		while (mono_seconds() < stop) {
 			execve(argv[0], argv, envp);
 			if (errno != ENOMEM)
 				bad++;
@@ -582,9 +541,9 @@ static void test_exec_error_path(void)
 		_exit(bad ? 5 : 0);
 	}
 	close(fds[1]);
-	end = now_s() + 30;
+	end = mono_seconds() + 30;
 	status = -1;
-	while (now_s() < end) {
+	while (mono_seconds() < end) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			break;
 		status = -1;
@@ -686,32 +645,32 @@ static void test_sparse_unmerge(void)
 		}
 		if (way == 0) {
 			scans = ksm_get("full_scans");
-			t0 = now_s();
-			wait_full_scans(5, 30);
-			t_scan = now_s() - t0;
+			t0 = mono_seconds();
+			wait_rounds(5, 30);
+			t_scan = mono_seconds() - t0;
 			if (ksm_get("full_scans") < scans + 5)
 				why = "ksmd did not scan the sparse mapping 5 times in 30 s";
 			else if (t_scan > 5)
 				why = "ksmd took over 1 s per round of the sparse mapping";
-			t0 = now_s();
+			t0 = mono_seconds();
 			err = run_write_child("2", 20, -1);
-			t_run = now_s() - t0;
+			t_run = mono_seconds() - t0;
 			if (!why && err)
 				why = "run=2 did not finish within 20 s";
 			else if (!why && t_run >= 1.0)
 				why = "run=2 took 1 s or more";
 		} else if (way == 1) {
-			t0 = now_s();
+			t0 = mono_seconds();
 			err = madvise(p, SPARSE_SIZE, MADV_UNMERGEABLE);
-			t_madv = now_s() - t0;
+			t_madv = mono_seconds() - t0;
 			if (err)
 				why = "MADV_UNMERGEABLE failed";
 			else if (t_madv >= 1.0)
 				why = "MADV_UNMERGEABLE took 1 s or more";
 		} else {
-			t0 = now_s();
+			t0 = mono_seconds();
 			err = prctl(PR_SET_MEMORY_MERGE, 0, 0, 0, 0);
-			t_prctl = now_s() - t0;
+			t_prctl = mono_seconds() - t0;
 			if (err)
 				why = "prctl(PR_SET_MEMORY_MERGE, 0) failed";
 			else if (t_prctl >= 1.0)
@@ -733,16 +692,9 @@ static void test_sparse_unmerge(void)
 /* Flags of the frame mapped at @p from /proc/kpageflags; 0 on error. */
 static uint64_t kpageflags_of(const void *p)
 {
-	uint64_t pfn = pfn_of(p), flags = 0;
-	int fd = open("/proc/kpageflags", O_RDONLY);
+	uint64_t pfn = pfn_of(p);
 
-	if (fd < 0 || !pfn)
-		flags = 0;
-	else if (pread(fd, &flags, 8, pfn * 8) != 8)
-		flags = 0;
-	if (fd >= 0)
-		close(fd);
-	return flags;
+	return pfn ? kpage_entry("/proc/kpageflags", pfn) : 0;
 }
 
 #define PAIR_PAGES 64
@@ -777,7 +729,7 @@ static int pair_check(char *p)
 
 	for (i = 0; i < PAIR_PAGES; i++)
 		pages[i] = p + i * psize;
-	if (move_pages_sys(1, pages, NULL, status, 0) || status[0] < 0)
+	if (sys_move_pages(1, pages, NULL, status, 0) || status[0] < 0)
 		return 1;
 	to = !status[0];
 	for (i = 0; i < PAIR_PAGES; i++)
@@ -787,8 +739,8 @@ static int pair_check(char *p)
 	for (tries = 0; tries < 5 && left; tries++) {
 		if (tries)
 			usleep(20000);
-		move_pages_sys(PAIR_PAGES, pages, nodes, moved, MOVE_ALL);
-		move_pages_sys(PAIR_PAGES, pages, NULL, status, 0);
+		sys_move_pages(PAIR_PAGES, pages, nodes, moved, MOVE_ALL);
+		sys_move_pages(PAIR_PAGES, pages, NULL, status, 0);
 		for (left = 0, i = 0; i < PAIR_PAGES; i++)
 			left += status[i] != to;
 	}
@@ -890,7 +842,7 @@ static void test_fork_storm_pairs(void)
 				 * unfixed kernel failed: 178 of 181), 90 s at
 				 * most: the debug kernel forks slowly.
 				 */
-				double start = now_s(), stop = start + 15;
+				double start = mono_seconds(), stop = start + 15;
 				int forks = 0, bad = 0, alive = 0, st;
 				int out3[3], tok[2];
 				pid_t k;
@@ -903,18 +855,18 @@ static void test_fork_storm_pairs(void)
 				if (pipe(tok) || write(tok[1], "t", 1) != 1)
 					_exit(1);
 
-				while (now_s() < stop || alive) {
-					if (now_s() >= stop && forks < 40 &&
-					    now_s() < start + 90)
-						stop = now_s() + 1;
+				while (mono_seconds() < stop || alive) {
+					if (mono_seconds() >= stop && forks < 40 &&
+					    mono_seconds() < start + 90)
+						stop = mono_seconds() + 1;
 					while ((k = waitpid(-1, &st, alive >= 40 ||
-							    now_s() >= stop ?
+							    mono_seconds() >= stop ?
 							    0 : WNOHANG)) > 0) {
 						alive--;
 						if (!WIFEXITED(st) || WEXITSTATUS(st))
 							bad++;
 					}
-					if (now_s() >= stop)
+					if (mono_seconds() >= stop)
 						continue;
 					k = fork();
 					if (k == 0) {
@@ -926,7 +878,7 @@ static void test_fork_storm_pairs(void)
 						 * to; only one without a node
 						 * stays unfindable after.
 						 */
-						wait_full_scans(2, 20);
+						wait_rounds(2, 20);
 						if (read(tok[0], &x, 1) != 1)
 							_exit(3);
 						/*
@@ -951,7 +903,7 @@ static void test_fork_storm_pairs(void)
 				out3[0] = forks;
 				out3[1] = bad;
 				/* Let ksmd settle, then check our own pages. */
-				wait_full_scans(2, 20);
+				wait_rounds(2, 20);
 				ksm_set("run", 0);
 				out3[2] = pair_check(p);
 				ksm_set("run", 1);
@@ -1255,7 +1207,7 @@ static void zero_volatile_child(struct zv_result *r)
 		fill_page(p + i * psize, 9000 + i);
 	madvise(p, ZV_PAGES * psize, MADV_MERGEABLE);
 	ksm_set("run", 1);
-	wait_full_scans(2, 120);
+	wait_rounds(2, 120);
 	/*
 	 * One moment of zeroes per page: two windows of the same page could
 	 * both hold a look if smart scan skips the looks between them,
@@ -1266,7 +1218,7 @@ static void zero_volatile_child(struct zv_result *r)
 			if (b < nb) {
 				memset(p + b * ZV_BATCH * psize, 0,
 				       ZV_BATCH * psize);
-				t_zero[b] = now_s();
+				t_zero[b] = mono_seconds();
 			}
 			if (b >= ZV_LAG) {
 				int k = b - ZV_LAG;
@@ -1276,13 +1228,13 @@ static void zero_volatile_child(struct zv_result *r)
 						  20000 + pass * ZV_PAGES +
 						  k * ZV_BATCH + i);
 				/* A long stall makes a window a pass may span. */
-				if (now_s() - t_zero[k] > 0.3)
+				if (mono_seconds() - t_zero[k] > 0.3)
 					long_pages += ZV_BATCH;
 			}
 			usleep(25000);
 		}
 	}
-	wait_full_scans(2, 120);
+	wait_rounds(2, 120);
 	merges = traced_zero_merges();
 	write_file(TRACE_DIR "events/ksm/ksm_merge_one_page/enable", "0");
 	write_file(TRACE_DIR "events/ksm/ksm_enter/enable", "0");
@@ -1385,7 +1337,7 @@ int main(int argc, char **argv)
 			want |= !strcmp(argv[j], tests[i].name);
 		planned += want * (tests[i].fn == test_pte_bits ? 2 : 1);
 	}
-	save_knobs();
+	ksm_save_knobs(saved_names);
 	ksft_print_header();
 	ksft_set_plan(planned);
 	for (i = 0; i < n; i++) {
@@ -1394,6 +1346,6 @@ int main(int argc, char **argv)
 		if (want)
 			tests[i].fn();
 	}
-	restore_knobs();
+	ksm_restore_knobs();
 	ksft_finished();
 }

@@ -21,8 +21,7 @@
 #include "ksm_common.h"
 
 #define THP_DIR		"/sys/kernel/mm/transparent_hugepage/"
-#define CG_ROOT		"/sys/fs/cgroup/"
-#define CG		CG_ROOT "ksm-memcg"
+#define CG		CGROUP_DIR "ksm-memcg"
 #define HPAGE		(2UL << 20)
 
 static long psize;
@@ -45,34 +44,15 @@ static int write_long(const char *path, long v)
 }
 
 /* AnonHugePages (kB) of the vma of this process that contains addr. */
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* The value of smaps field @key ("Rss", ...) of the vma holding @addr. */
 static long vma_kb(const void *addr, const char *key)
 {
-	unsigned long a = (unsigned long)addr, s, e;
-	size_t klen = strlen(key);
-	char line[512];
-	int in = 0;
-	long kb = -1;
-	FILE *f = fopen("/proc/self/smaps", "r");
+	char field[64], line[512];
 
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &s, &e) == 2)
-			in = a >= s && a < e;
-		else if (in && !strncmp(line, key, klen) && line[klen] == ':' &&
-			 sscanf(line + klen + 1, "%ld", &kb) == 1)
-			break;
-	}
-	if (f)
-		fclose(f);
-	return kb;
+	snprintf(field, sizeof(field), "%s:", key);
+	if (smaps_line(addr, field, line, sizeof(line)))
+		return -1;
+	return strtol(line + strlen(field), NULL, 10);
 }
 
 static long anon_huge_kb(const void *addr)
@@ -98,19 +78,6 @@ static char *map_huge(size_t len)
 		return NULL;
 	}
 	return p;
-}
-
-static void fill_unique(char *p, long n, uint64_t seed)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1, *w = (uint64_t *)p;
-	long i;
-
-	for (i = 0; i < n * psize / 8; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		w[i] = x + i;
-	}
 }
 
 static int thp_usable(void)
@@ -147,7 +114,7 @@ static void test_thp_rest_private(void)
 		why = "mmap";
 		goto out;
 	}
-	fill_unique(p, len / psize, getpid() + 7);
+	fill_unique_pages(p, len / psize, getpid() + 7);
 	if (anon_huge_kb(p) != (long)(len >> 10)) {
 		ksft_test_result_skip("thp: the rest of a split THP stays private (no THPs)\n");
 		goto done;
@@ -219,7 +186,7 @@ static void test_thp_split_one(void)
 		why = "mmap";
 		goto out;
 	}
-	fill_unique(p, len / psize, getpid());
+	fill_unique_pages(p, len / psize, getpid());
 	kb0 = anon_huge_kb(p);
 	if (kb0 != (long)(len >> 10)) {
 		ksft_test_result_skip("thp: merging a subpage splits only its THP (only %ld of %zu kB huge)\n",
@@ -316,12 +283,12 @@ static void test_thp_zero_filled(void)
 			break;
 		}
 		ksm_set("run", 1);
-		t0 = now_s();
+		t0 = mono_seconds();
 		t = -1;
-		while (now_s() - t0 < 10) {
+		while (mono_seconds() - t0 < 10) {
 			anon = vma_kb(p, "Anonymous");
 			if (anon >= 0 && anon < (long)(HPAGE >> 10)) {
-				t = now_s() - t0;
+				t = mono_seconds() - t0;
 				break;
 			}
 			usleep(50000);
@@ -497,7 +464,7 @@ static long cg_current(void)
 
 static int cg_enter(void)
 {
-	return write_long(CG "/cgroup.procs", getpid());
+	return cg_join(CG, getpid());
 }
 
 /*
@@ -971,9 +938,7 @@ int main(int argc, char **argv)
 	ksm_set("run", 2);
 	ksft_print_header();
 	ksft_set_plan(planned);
-	mkdir(CG, 0755);
-	write_file(CG_ROOT "cgroup.subtree_control", "+memory");
-	cg = !access(CG "/memory.max", W_OK);
+	cg = !cg_make(CG) && !access(CG "/memory.max", W_OK);
 	for (i = 0; i < n; i++) {
 		if (!wanted(argc, argv, tests[i].name))
 			continue;
