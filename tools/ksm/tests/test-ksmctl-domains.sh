@@ -51,28 +51,9 @@ mode() {
 	fi
 }
 
-n=0 failed=0
-TESTS=12
-echo "TAP version 13"
-echo "1..$TESTS"
+. ./tests/tap.sh
+tap_plan 12
 
-check() {
-	local name=$1 out
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n $name"
-	else
-		echo "not ok $n $name"
-		printf '%s\n' "$out" | sed 's/^/# /'
-		failed=$((failed + 1))
-	fi
-}
-expect() {
-	[ "$1" = "$2" ] && return 0
-	echo "expected '$1', got '$2'"
-	return 1
-}
 ctl() { "$ksmctl" --root "$root" "$@"; }
 # The DOMAIN of PIDs, one word each (raw escapes the space of "tenant b").
 domains() { ctl ps -n -r -o DOMAIN --pid "$1"; }
@@ -274,5 +255,4 @@ check "prometheus with domains off: domain=\"\" and no domain series" t_prom_off
 check "--list-columns, ksmctl.8 and completion know DOMAIN" t_docs
 check "the cgroup tree is walked once" t_walk_once
 
-echo "# $((n - failed)) passed, $failed failed"
-[ $n -eq $TESTS ] && [ $failed -eq 0 ]
+tap_done

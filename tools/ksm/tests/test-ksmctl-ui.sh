@@ -39,28 +39,9 @@ printf '12:pids:/user.slice\n0::/machine.slice/machine-qemu\\x2d1\\x2dweb.scope/
 	>"$root/proc/1001/cgroup"
 printf '0::/system.slice/"odd".service\n' >"$root/proc/1003/cgroup"
 
-n=0 failed=0
-TESTS=25
-echo "TAP version 13"
-echo "1..$TESTS"
+. ./tests/tap.sh
+tap_plan 25
 
-check() {
-	local name=$1 out
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n $name"
-	else
-		echo "not ok $n $name"
-		printf '%s\n' "$out" | sed 's/^/# /'
-		failed=$((failed + 1))
-	fi
-}
-expect() {
-	[ "$1" = "$2" ] && return 0
-	echo "expected '$1', got '$2'"
-	return 1
-}
 ctl() { "$ksmctl" --root "$root" "$@"; }
 
 # usage_error WANT_LINE1_GLOB ARGS...: exit 1, "ksmctl: ..." then the Try line.
@@ -447,5 +428,4 @@ check "ps table" ctl ps
 check "ps --output-all table" ctl ps --output-all
 check "status table" ctl status
 
-echo "# $((n - failed)) passed, $failed failed"
-[ $n -eq $TESTS ] && [ $failed -eq 0 ]
+tap_done

@@ -12,31 +12,8 @@ trap 'rm -rf "$root"' EXIT
 ksm=$root/sys/kernel/mm/ksm
 ./tests/test-libksm --mkroot "$root" || { echo "Bail out! cannot make the fake root"; exit 1; }
 
-n=0 failed=0
-TESTS=28
-echo "TAP version 13"
-echo "1..$TESTS"
-
-# check NAME COMMAND...: one test, passing when COMMAND succeeds.
-check() {
-	local name=$1 out
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n $name"
-	else
-		echo "not ok $n $name"
-		printf '%s\n' "$out" | sed 's/^/# /'
-		failed=$((failed + 1))
-	fi
-}
-
-# expect WANT GOT: compare and explain.
-expect() {
-	[ "$1" = "$2" ] && return 0
-	echo "expected '$1', got '$2'"
-	return 1
-}
+. ./tests/tap.sh
+tap_plan 28
 
 ctl() { "$ksmctl" --root "$root" "$@"; }
 
@@ -415,5 +392,4 @@ check "ksmtuned rescans processes on signals and every round" t_tuned_rescan
 check "ksmctl status raw table" ctl status -r
 check "ksmctl params table" ctl params
 
-echo "# $((n - failed)) passed, $failed failed"
-[ $n -eq $TESTS ] && [ $failed -eq 0 ]
+tap_done

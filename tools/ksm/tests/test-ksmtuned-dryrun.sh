@@ -22,28 +22,8 @@ cleanup() {
 trap cleanup EXIT
 OLD=1000000000	# the mtime that marks a knob file as not written since
 
-n=0 failed=0
-echo "TAP version 13"
-echo "1..5"
-
-check() {
-	local name=$1 out
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n $name"
-	else
-		echo "not ok $n $name"
-		printf '%s\n' "$out" | sed 's/^/# /'
-		failed=$((failed + 1))
-	fi
-}
-
-expect() {
-	[ "$1" = "$2" ] && return 0
-	printf 'expected:\n%s\ngot:\n%s\n' "$1" "$2"
-	return 1
-}
+. ./tests/tap.sh
+tap_plan 5
 
 # mkroot DIR: a fresh fake root, every knob file marked old.
 mkroot() {
@@ -226,5 +206,4 @@ check "ksmtuned -n with nothing to do" t_short_and_nothing
 check "ksmtuned --dry-run leaves pages_to_scan to the advisor as a run does" t_advisor
 check "ksmtuned --dry-run loop: six rounds match normal rounds, nothing written" t_loop
 check "ksmtuned --help lists --dry-run" t_help
-echo "# $((n - failed)) passed, $failed failed"
-[ $failed -eq 0 ]
+tap_done

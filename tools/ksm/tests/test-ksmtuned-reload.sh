@@ -23,22 +23,8 @@ root=$tmp/root
 ksm=$root/sys/kernel/mm/ksm
 ./tests/test-libksm --mkroot "$root" || { echo "Bail out! cannot make the fake root"; exit 1; }
 
-n=0 failed=0
-echo "TAP version 13"
-echo "1..3"
-
-check() {
-	local name=$1 out
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n $name"
-	else
-		echo "not ok $n $name"
-		printf '%s\n' "$out" | sed 's/^/# /'
-		failed=$((failed + 1))
-	fi
-}
+. ./tests/tap.sh
+tap_plan 3
 
 # wait_for FILE VALUE: poll up to 10 s for FILE to hold VALUE.
 wait_for() {
@@ -174,5 +160,4 @@ with open(sys.argv[1] + ".log", "w") as f:
 check "ksmtuned SIGHUP: a bad file is not applied and the reason is logged" t_bad_reload
 check "ksmtuned -d outlives a SIGHUP reload" t_debug_survives
 check "ksmtuned SIGHUP: RELOADING=1 with MONOTONIC_USEC, then READY=1" t_notify_reload
-echo "# $((n - failed)) passed, $failed failed"
-[ $failed -eq 0 ]
+tap_done
