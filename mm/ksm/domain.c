@@ -29,6 +29,7 @@
 
 #include "ksm_internal.h"
 
+#ifdef CONFIG_KSM_MERGE_DOMAINS
 bool ksm_merge_across_cgroups = true;
 unsigned int ksm_cgroup_domain_depth;
 
@@ -66,13 +67,15 @@ u64 ksm_mm_domain(struct mm_struct *mm)
 #endif
 	return id;
 }
+#endif /* CONFIG_KSM_MERGE_DOMAINS */
 
 #ifdef CONFIG_PROC_FS
 /**
  * ksm_process_domain() - the merge domain /proc/<pid>/ksm_stat shows
  * @mm: the process's mm
  *
- * Return: the id of the domain's cgroup, or 0 while domains are off.
+ * Return: the id of the domain's cgroup, or 0 while domains are off (and
+ * always without CONFIG_KSM_MERGE_DOMAINS).
  */
 u64 ksm_process_domain(struct mm_struct *mm)
 {

@@ -103,7 +103,7 @@ enum ksm_node_kind {
  * @kpfn: pfn of the KSM folio (plain nodes and dups)
  * @prune_time: jiffies of the last stale-dup sweep (chains)
  * @nr_items: number of items on @hlist (plain and dups), or of dups (chain)
- * @domain: the merge domain it was made in (domain.c); 0 without domains
+ * @domain: the merge domain it was made in (domain.c); 0 with domains off
  * @nid: index of the stable tree the node (or its chain) is in
  * @kind: an enum ksm_node_kind
  */
@@ -121,7 +121,9 @@ struct ksm_stable_node {
 		unsigned long kpfn;
 		unsigned long prune_time;
 	};
+#ifdef CONFIG_KSM_MERGE_DOMAINS
 	u64 domain;
+#endif
 	int nr_items;
 	s16 nid;
 	u8 kind;
@@ -233,10 +235,38 @@ static inline int ksm_tree_of_pfn(unsigned long pfn)
 	return ksm_merge_across_nodes ? 0 : pfn_to_nid(pfn);
 }
 
-/* domain.c */
+/* domain.c; without CONFIG_KSM_MERGE_DOMAINS every mm is in domain 0. */
+#ifdef CONFIG_KSM_MERGE_DOMAINS
 extern bool ksm_merge_across_cgroups;
 extern unsigned int ksm_cgroup_domain_depth;
 u64 ksm_mm_domain(struct mm_struct *mm);
+
+static inline u64 ksm_node_domain(const struct ksm_stable_node *node)
+{
+	return node->domain;
+}
+
+static inline void ksm_node_set_domain(struct ksm_stable_node *node,
+				       u64 domain)
+{
+	node->domain = domain;
+}
+#else
+static inline u64 ksm_mm_domain(struct mm_struct *mm)
+{
+	return 0;
+}
+
+static inline u64 ksm_node_domain(const struct ksm_stable_node *node)
+{
+	return 0;
+}
+
+static inline void ksm_node_set_domain(struct ksm_stable_node *node,
+				       u64 domain)
+{
+}
+#endif
 
 /* scan.c */
 u64 ksm_checksum(struct page *page);

@@ -458,10 +458,11 @@ static void pin_anon_vma(struct ksm_rmap_item *item,
 /*
  * Merge the page of @item into @kpage (or make it a KSM page when @kpage
  * is NULL). On success the item leaves the unstable tree and pins the
- * vma's anon_vma, ready for ksm_stable_append().
+ * vma's anon_vma, ready for ksm_stable_append(). @domain, the merge domain
+ * both pages are in, goes to the tracepoint.
  */
 static int merge_item(struct ksm_rmap_item *item, struct page *page,
-		      struct page *kpage)
+		      struct page *kpage, u64 domain)
 {
 	struct mm_struct *mm = item->mm;
 	struct vm_area_struct *vma;
@@ -477,7 +478,7 @@ static int merge_item(struct ksm_rmap_item *item, struct page *page,
 	}
 	mmap_read_unlock(mm);
 	trace_ksm_merge_with_ksm_page(kpage, page_to_pfn(kpage ? kpage : page),
-				      item, mm, err);
+				      item, mm, err, domain);
 	return err;
 }
 
@@ -494,7 +495,7 @@ static void merge_zero(struct ksm_rmap_item *item, struct page *page)
 	if (vma) {
 		err = merge_page(vma, page, ZERO_PAGE(addr));
 		trace_ksm_merge_one_page(page_to_pfn(ZERO_PAGE(addr)), item,
-					 mm, err);
+					 mm, err, ksm_mm_domain(mm));
 	}
 	mmap_read_unlock(mm);
 }
@@ -564,14 +565,14 @@ static void merge_pair(struct ksm_rmap_item *item, struct page *page,
 	struct ksm_stable_node *node;
 	struct folio *kfolio;
 
-	if (merge_item(item, page, NULL))
+	if (merge_item(item, page, NULL, domain))
 		return;
 	/*
 	 * Only now: merge_item() may have split the THP that @page was in,
 	 * and the KSM folio is @page's own, not the former head's.
 	 */
 	kfolio = page_folio(page);
-	if (merge_item(other, opage, page)) {
+	if (merge_item(other, opage, page, domain)) {
 		undo_lone_ksm(item, kfolio, domain);
 		return;
 	}
@@ -614,7 +615,7 @@ void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
 
 	if (folio_test_ksm(folio)) {
 		node = ksm_folio_node(folio);
-		if (node && node->domain != domain) {
+		if (node && ksm_node_domain(node) != domain) {
 			/*
 			 * Merged in another domain: the process has changed
 			 * cgroups since. It stops sharing with the old one.
@@ -690,7 +691,7 @@ void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
 		return;
 	}
 	if (kfolio) {
-		if (!merge_item(item, page, folio_page(kfolio, 0))) {
+		if (!merge_item(item, page, folio_page(kfolio, 0), domain)) {
 			folio_lock(kfolio);
 			node = ksm_folio_node(kfolio);
 			if (node)

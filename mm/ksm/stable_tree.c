@@ -351,7 +351,7 @@ restart:
 		node = rb_entry(cur, struct ksm_stable_node, rb);
 		cmp = ksm_key_cmp(csum, node->csum);
 		if (!cmp)
-			cmp = ksm_key_cmp(domain, node->domain);
+			cmp = ksm_key_cmp(domain, ksm_node_domain(node));
 		if (cmp) {
 			cur = cmp < 0 ? cur->rb_left : cur->rb_right;
 			continue;
@@ -428,7 +428,8 @@ restart:
 		other = rb_entry(*link, struct ksm_stable_node, rb);
 		cmp = ksm_key_cmp(node->csum, other->csum);
 		if (!cmp)
-			cmp = ksm_key_cmp(node->domain, other->domain);
+			cmp = ksm_key_cmp(ksm_node_domain(node),
+					  ksm_node_domain(other));
 		if (!cmp) {
 			folio = tree_node_folio(&other, &dup, false);
 			if (!folio)
@@ -462,7 +463,7 @@ restart:
 		INIT_HLIST_HEAD(&chain->hlist);
 		chain->kind = KSM_NODE_CHAIN;
 		chain->csum = other->csum;
-		chain->domain = other->domain;
+		ksm_node_set_domain(chain, ksm_node_domain(other));
 		chain->nid = other->nid;
 		chain->nr_items = 0;
 		chain->prune_time = jiffies;
@@ -507,7 +508,7 @@ struct ksm_stable_node *ksm_stable_insert(struct folio *kfolio, u64 domain)
 		return NULL;
 	INIT_HLIST_HEAD(&fresh->hlist);
 	fresh->csum = ksm_checksum(folio_page(kfolio, 0));
-	fresh->domain = domain;
+	ksm_node_set_domain(fresh, domain);
 	fresh->kpfn = pfn;
 	fresh->nid = ksm_tree_of_pfn(pfn);
 	if (node_link(fresh, kfolio, &spare)) {

@@ -215,6 +215,7 @@ static int apply_max_page_sharing(unsigned long val)
 	return err;
 }
 
+#ifdef CONFIG_KSM_MERGE_DOMAINS
 /*
  * The merge domain knobs (domain.c): KSM pages made under one setting
  * must not be matched under another, so they change only with none left.
@@ -251,6 +252,7 @@ KSM_KNOB(merge_across_cgroups, ksm_merge_across_cgroups, KNOB_BOOL, 0, 1,
 	 apply_merge_across_cgroups, 0);
 KSM_KNOB(cgroup_domain_depth, ksm_cgroup_domain_depth, KNOB_UINT, 0,
 	 INT_MAX, apply_cgroup_domain_depth, 0);
+#endif
 
 #ifdef CONFIG_NUMA
 /* Per-node roots: allocated on the first switch to per-node trees. */
@@ -428,8 +430,10 @@ static struct attribute *ksm_attrs[] = {
 	&knob_sleep_millisecs.attr.attr, &knob_max_page_sharing.attr.attr,
 	&knob_use_zero_pages.attr.attr, &knob_smart_scan.attr.attr,
 	&knob_stable_node_chains_prune_millisecs.attr.attr,
+#ifdef CONFIG_KSM_MERGE_DOMAINS
 	&knob_merge_across_cgroups.attr.attr,
 	&knob_cgroup_domain_depth.attr.attr,
+#endif
 #ifdef CONFIG_NUMA
 	&knob_merge_across_nodes.attr.attr,
 #endif

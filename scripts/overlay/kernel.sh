@@ -1,10 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# kernel.sh stock|ours fast|debug: configure and build a bzImage.
+# kernel.sh stock|ours fast|debug|nodomains: configure and build a bzImage.
 #
 #   stock  the unmodified upstream tree (upstream's mm/ksm.c)
 #   ours   the overlay tree (the KSM core in mm/ksm/)
+#
+#   fast       the small configuration of make check
+#   debug      fast plus KASAN, lockdep and the other debug options
+#   nodomains  fast without CONFIG_KSM_MERGE_DOMAINS (ours only; make bench)
 #
 # Output goes to build/<tree>-<config>/ (an out-of-tree kbuild directory);
 # the image is build/<tree>-<config>/arch/x86/boot/bzImage. The .config is
@@ -12,18 +16,23 @@
 # regenerated when a fragment changes, so rebuilds stay incremental.
 . "$(dirname "$0")/lib.sh"
 
-which=${1:?usage: kernel.sh stock|ours fast|debug}
-cfg=${2:?usage: kernel.sh stock|ours fast|debug}
+which=${1:?usage: kernel.sh stock|ours fast|debug|nodomains}
+cfg=${2:?usage: kernel.sh stock|ours fast|debug|nodomains}
 case "$cfg" in
 fast) frags=("$TOP/kernel/configs/ksm-fast.config") ;;
 debug) frags=("$TOP/kernel/configs/ksm-fast.config" "$TOP/kernel/configs/ksm-debug.config") ;;
-*) die "unknown configuration '$cfg' (fast or debug)" ;;
+nodomains)
+	[ "$which" = ours ] || die "nodomains is a configuration of our tree only"
+	frags=("$TOP/kernel/configs/ksm-fast.config") ;;
+*) die "unknown configuration '$cfg' (fast, debug or nodomains)" ;;
 esac
 # Extra fragments for this run only, e.g. a deliberately broken test build.
 for f in ${KSM_EXTRA_CONFIG:-}; do frags+=("$f"); done
 case "$which" in
 stock) ;;
-ours) frags+=("$TOP/kernel/configs/ksm-ours.config") ;;
+ours)
+	frags+=("$TOP/kernel/configs/ksm-ours.config")
+	[ "$cfg" != nodomains ] || frags+=("$TOP/kernel/configs/ksm-nodomains.config") ;;
 *) die "unknown tree '$which' (stock or ours)" ;;
 esac
 

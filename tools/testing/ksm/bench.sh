@@ -22,11 +22,15 @@
 #                         ksm_tests -P/-H/-D/-C (0: none)
 #   BENCH_ARGS=           more options for ksm_bench
 #   BENCH_BUILD=1         build the kernels first (0: use what is there)
+#   BENCH_NODOM=1         also boot "nodom", our kernel built without
+#                         CONFIG_KSM_MERGE_DOMAINS, after each ours boot,
+#                         with workloads 1 and 2 only: the cost of merge
+#                         domains while they are off (0: skip it)
 #
 # bench.sh --report redoes the tables and the plot from the last run.
 #
 # Guest side (run by the guest, not by hand):
-#   bench.sh --guest stock|ours SCALE(0|1) UPSTREAM(0|1) KSM_BENCH_OPTION...
+#   bench.sh --guest stock|ours|nodom SCALE(0|1) UPSTREAM(0|1) KSM_BENCH_OPTION...
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +42,7 @@ if [ "${1:-}" = --guest ]; then
 	shift 4
 	res=$KSMRUN_OUT
 	work=(merge-default merge-fast volatile cow)
+	[ "$which" = nodom ] && work=(merge-default merge-fast)
 	[ "$scale" = 1 ] && work+=(scale)
 	rc=0
 	"$here/bench/ksm_bench" -o "$res/results.txt" -d "$res" "$@" "${work[@]}" || rc=1
@@ -64,6 +69,9 @@ rounds=${BENCH_ROUNDS:-3}
 scale_rounds=${BENCH_SCALE_ROUNDS:-1}
 mem=${BENCH_MEM:-4G}
 upstream_rounds=${BENCH_UPSTREAM_ROUNDS:-1}
+nodom=${BENCH_NODOM:-1}
+kernels=(stock ours)
+[ "$nodom" = 1 ] && kernels+=(nodom)
 out=$build/bench
 start=$(date +%s)
 
@@ -124,6 +132,7 @@ fi
 if [ "${BENCH_BUILD:-1}" = 1 ]; then
 	"$top/scripts/overlay/kernel.sh" stock fast
 	"$top/scripts/overlay/kernel.sh" ours fast
+	[ "$nodom" = 1 ] && "$top/scripts/overlay/kernel.sh" ours nodomains
 fi
 if [ "$upstream_rounds" -gt 0 ]; then
 	"$top/scripts/overlay/selftests.sh" stock
@@ -145,16 +154,17 @@ rm -rf "$out"
 mkdir -p "$out/runs"
 failed=()
 for r in $(seq 1 "$rounds"); do
-	for k in stock ours; do
+	for k in "${kernels[@]}"; do
 		dir=$out/runs/$k-$r
-		scale=0 upstream=0
+		scale=0 upstream=0 image=$build/$k-fast/arch/x86/boot/bzImage
 		[ "$r" -le "$scale_rounds" ] && scale=1
 		[ "$r" -le "$upstream_rounds" ] && upstream=1
+		[ $k = nodom ] && scale=0 upstream=0 image=$build/ours-nodomains/arch/x86/boot/bzImage
 		echo "bench: round $r/$rounds, $k kernel$([ $scale = 1 ] && echo ", scale")$([ $upstream = 1 ] && echo ", ksm_tests")" >&2
 		t0=$(date +%s)
 		if ! "$here/run-guest.sh" -q -o "$dir" \
 			-m "$mem" -a "slab_nomerge" -t 1500 \
-			"$build/$k-fast/arch/x86/boot/bzImage" \
+			"$image" \
 			"$here/bench.sh" --guest "$k" "$scale" "$upstream" "${args[@]}"; then
 			failed+=("$k round $r: $(head -n 1 "$dir/verdict")")
 		fi

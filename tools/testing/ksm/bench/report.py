@@ -213,6 +213,58 @@ lines.append("Targets met: %d of %d.%s" % (
         "%s, %s (%s)" % (s["workload"], s["figure"],
                          fmt(s["ratio"]) if s["ratio"] is not None else "no ratio")
         for s in targets if s["verdict"] != "met") + "."))
+
+# Merge domains while off, against our kernel built without them (nodom
+# boots, BENCH_NODOM): "within noise" when the ratio of medians is off 1
+# by no more than the boots' own spread (half the range over the median,
+# the larger of the two kernels), or by at most 3%.
+NODOM_FIGURES = [
+    ("w1_default.t90_s", "1 VM-like, default knobs", "time to 90% of ideal sharing", "s"),
+    ("w1_default.cpu90_s", "1 VM-like, default knobs", "ksmd CPU to 90%", "s"),
+    ("w1_fast.t90_s", "1 VM-like, 1000 pages/0 ms", "time to 90% of ideal sharing", "s"),
+    ("w1_fast.cpu90_s", "1 VM-like, 1000 pages/0 ms", "ksmd CPU to 90%", "s"),
+    ("w2.cpu_us_per_page_scan", "2 standing still", "ksmd CPU per tracked page per full scan", "us"),
+    ("w2.s_per_full_scan", "2 standing still", "time per full scan", "s"),
+]
+nodom = []
+for r in range(1, rounds + 1):
+    d = os.path.join(out, "runs", "nodom-%d" % r)
+    if os.path.isdir(d):
+        nodom.append(load(os.path.join(d, "results.txt")))
+nodom_summary = []
+nodom_start = len(lines)
+if nodom:
+    lines.append("")
+    lines.append("Merge domains off (merge_across_cgroups=1) against our kernel "
+                 "built without CONFIG_KSM_MERGE_DOMAINS, medians of %d boot(s) each:" % len(nodom))
+    lines.append("")
+    lines.append("| workload | figure | unit | without domains | ours | ours/without | noise | verdict |")
+    lines.append("|---|---|---|---:|---:|---:|---:|---|")
+    for key, work, fig, unit in NODOM_FIGURES:
+        a = [v for v in (num(b["results"].get(key), key) for b in boots["ours"]) if v is not None]
+        b = [v for v in (num(x.get(key), key) for x in nodom) if v is not None]
+        if not a or not b or any(math.isinf(v) for v in a + b):
+            continue
+        ma, mb = statistics.median(a), statistics.median(b)
+        if mb == 0 or ma == 0:
+            continue
+        noise = max((max(a) - min(a)) / (2 * ma), (max(b) - min(b)) / (2 * mb))
+        ratio = ma / mb
+        verdict = "within noise" if abs(ratio - 1) <= max(noise, 0.03) else "NOT within noise"
+        nodom_summary.append({"key": key, "workload": work, "figure": fig,
+                              "unit": unit, "nodom": mb, "ours": ma,
+                              "ratio": ratio, "noise": noise, "verdict": verdict,
+                              "samples": {"nodom": len(b), "ours": len(a)}})
+        lines.append("| %s | %s | %s | %s | %s | %s | %.1f%% | %s |" % (
+            work, fig, unit, fmt(mb), fmt(ma), fmt(ratio), 100 * noise, verdict))
+    lines.append("")
+    bad = [x for x in nodom_summary if x["verdict"] != "within noise"]
+    lines.append("Domains off cost: %d of %d figures within noise.%s" % (
+        len(nodom_summary) - len(bad), len(nodom_summary),
+        "" if not bad else " Not: " + "; ".join(
+            "%s, %s (%s)" % (x["workload"], x["figure"], fmt(x["ratio"])) for x in bad) + "."))
+    with open(os.path.join(out, "results-nodom.json"), "w") as f:
+        json.dump(jsonable({"boots": nodom, "summary": nodom_summary}), f, indent=1)
 text = "\n".join(lines) + "\n"
 
 # The same table as reStructuredText, for Documentation/mm/ksm-performance.rst.
@@ -230,7 +282,7 @@ for s in summary:
         c = c.replace("*", "\\*") if c else ""
         rst.append("     - " + c if c else "     -")
 rst.append("")
-rst += [l for l in lines[3 + len(summary) + 1:] if l]
+rst += [l for l in lines[3 + len(summary) + 1:nodom_start] if l]
 with open(os.path.join(out, "results.rst"), "w") as f:
     f.write("\n".join(rst) + "\n")
 with open(os.path.join(out, "results.md"), "w") as f:

@@ -308,6 +308,51 @@ static void test_domains(struct worker *w)
 		    why ? ": " : "", why ? why : "");
 }
 
+/*
+ * The merge events name the domain: with domains on, every successful
+ * ksm_merge_with_ksm_page says a/'s id (the only domain with two
+ * processes of the same content).
+ */
+static void test_trace(struct worker *w)
+{
+	char line[512], want[64];
+	const char *why = NULL;
+	long merges = 0, other = 0;
+	struct stat st;
+	FILE *f;
+
+	ksm_set("run", 2);
+	if (stat(CG_A, &st) ||
+	    write_file(TRACE_DIR "events/ksm/ksm_merge_with_ksm_page/enable", "1")) {
+		ksft_test_result_skip("domains: merge events name the domain (no tracefs)\n");
+		return;
+	}
+	write_file(TRACE_DIR "trace", "");
+	snprintf(want, sizeof(want), " domain %lu\n", (unsigned long)st.st_ino);
+	why = settle(w, NPAGES, 0, 0, NPAGES, 120);
+	write_file(TRACE_DIR "events/ksm/ksm_merge_with_ksm_page/enable", "0");
+	f = fopen(TRACE_DIR "trace", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strstr(line, "ksm_merge_with_ksm_page:") ||
+		    !strstr(line, " error 0 "))
+			continue;
+		if (strstr(line, want))
+			merges++;
+		else
+			other++;
+	}
+	if (f)
+		fclose(f);
+	ksft_print_msg("domains: %ld merge events name a/ (domain %lu), %ld do not\n",
+		       merges, (unsigned long)st.st_ino, other);
+	if (!why && !f)
+		why = "cannot read the trace";
+	else if (!why && (merges < NPAGES || other))
+		why = "merge events do not name the domain";
+	ksft_test_result(!why, "domains: merge events name the domain%s%s\n",
+			 why ? ": " : "", why ? why : "");
+}
+
 static void test_moves(struct worker *w)
 {
 	const char *why;
@@ -382,19 +427,20 @@ int main(void)
 	ksm_set("run", 2);
 	ksm_set("use_zero_pages", 0);
 	ksft_print_header();
-	ksft_set_plan(6);
+	ksft_set_plan(7);
 	cg_make(CG_DOM);
 	write_file(CG_DOM "/cgroup.subtree_control", "+memory");
 	mkdir(CG_A, 0755);
 	mkdir(CG_B, 0755);
 	if (worker_start(&w[0], CG_A) || worker_start(&w[1], CG_A) ||
 	    worker_start(&w[2], CG_B)) {
-		for (i = 0; i < 6; i++)
+		for (i = 0; i < 7; i++)
 			ksft_test_result(0, "domains: workers did not start\n");
 		goto out;
 	}
 	test_knob_errors(w);
 	test_domains(w);
+	test_trace(w);
 	test_moves(w);
 	test_depth(w);
 	test_flips(w);
