@@ -5,6 +5,7 @@
 # build; the kernel's own kbuild runs underneath, in build/.
 #
 #   make demo          boot our kernel and watch KSM merge a workload
+#   make demo DOMAINS=1  the same with merge domains (merge_across_cgroups=0)
 #   make check         build the fast kernel, run every test in a guest
 #   make check-debug   the same on the debug kernel (KASAN, lockdep, ...)
 #   make kernel        build our kernel (CONFIG=fast or debug)
