@@ -19,12 +19,6 @@
 #define ADVISOR_MIN_CPU		10	/* percent */
 #define ADVISOR_EWMA_NEW	30	/* percent weight of the new sample */
 
-enum ksm_advisor_type ksm_advisor = KSM_ADVISOR_NONE;
-unsigned int ksm_advisor_max_cpu = 70;
-unsigned long ksm_advisor_min_pages = 500;
-unsigned long ksm_advisor_max_pages = 30000;
-unsigned long ksm_advisor_target_scan_time = 200;
-
 static struct {
 	ktime_t round_start;		/* when the current round began */
 	unsigned long last_scan_s;	/* length of the previous round */
@@ -37,11 +31,11 @@ static struct {
  */
 void ksm_advisor_reset(void)
 {
-	if (ksm_advisor == KSM_ADVISOR_SCAN_TIME) {
+	if (ksm_knobs.advisor == KSM_ADVISOR_SCAN_TIME) {
 		memset(&adv, 0, sizeof(adv));
-		ksm_pages_to_scan = ksm_advisor_min_pages;
+		WRITE_ONCE(ksm_knobs.pages_to_scan, ksm_knobs.advisor_min_pages);
 	} else {
-		ksm_pages_to_scan = 100;
+		WRITE_ONCE(ksm_knobs.pages_to_scan, 100);
 	}
 }
 
@@ -50,7 +44,7 @@ void ksm_advisor_reset(void)
  */
 void ksm_advisor_round_start(void)
 {
-	if (ksm_advisor == KSM_ADVISOR_SCAN_TIME)
+	if (ksm_knobs.advisor == KSM_ADVISOR_SCAN_TIME)
 		adv.round_start = ktime_get();
 }
 
@@ -59,20 +53,17 @@ static unsigned long nonzero(unsigned long v)
 	return v ? v : 1;
 }
 
-/**
- * ksm_advisor_next_pages() - the advisor's arithmetic, free of state
- * @pages: pages_to_scan during the round just finished
- * @scan_s: length of that round in seconds (at least 1)
- * @prev_scan_s: length of the round before (0 if none)
- * @cpu_ms: CPU time ksmd used during the round, in milliseconds
- * @change: in: the smoothed change so far; out: updated
- *
- * Return: the new pages_to_scan.
+/*
+ * The advisor's arithmetic, free of state: the new pages_to_scan after a
+ * round of @scan_s seconds (at least 1) at @pages, the round before it
+ * having lasted @prev_scan_s (0 if none), in which ksmd used @cpu_ms of
+ * CPU. *@change is the smoothed change so far, updated here.
  */
-unsigned long ksm_advisor_next_pages(unsigned long pages, unsigned long scan_s,
-				     unsigned long prev_scan_s,
-				     unsigned long cpu_ms,
-				     unsigned long *change)
+static unsigned long advisor_next_pages(unsigned long pages,
+					unsigned long scan_s,
+					unsigned long prev_scan_s,
+					unsigned long cpu_ms,
+					unsigned long *change)
 {
 	unsigned long cpu_pct, target_pct, step, cost, next;
 
@@ -83,7 +74,7 @@ unsigned long ksm_advisor_next_pages(unsigned long pages, unsigned long scan_s,
 	cpu_pct = nonzero(cpu_pct);
 
 	/* How far the round was from the target, in percent. */
-	target_pct = nonzero(ksm_advisor_target_scan_time * 100 / scan_s);
+	target_pct = nonzero(ksm_knobs.advisor_target_scan_time * 100 / scan_s);
 	/* How the round compared to the previous one, smoothed. */
 	step = nonzero(scan_s * 100 / prev_scan_s);
 	step = ((100 - ADVISOR_EWMA_NEW) * *change +
@@ -95,9 +86,9 @@ unsigned long ksm_advisor_next_pages(unsigned long pages, unsigned long scan_s,
 
 	/* Keep within the CPU budget, estimated from this round's cost. */
 	cost = nonzero(pages / cpu_pct);
-	next = min(next, cost * ksm_advisor_max_cpu);
+	next = min(next, cost * ksm_knobs.advisor_max_cpu);
 	next = max(next, cost * ADVISOR_MIN_CPU);
-	return min(next, ksm_advisor_max_pages);
+	return min(next, ksm_knobs.advisor_max_pages);
 }
 
 /**
@@ -108,7 +99,7 @@ void ksm_advisor_round_end(void)
 	unsigned long long now_ns;
 	unsigned long scan_s, cpu_ms, pages;
 
-	if (ksm_advisor != KSM_ADVISOR_SCAN_TIME)
+	if (ksm_knobs.advisor != KSM_ADVISOR_SCAN_TIME)
 		return;
 	scan_s = div_s64(ktime_ms_delta(ktime_get(), adv.round_start),
 			 MSEC_PER_SEC);
@@ -116,11 +107,11 @@ void ksm_advisor_round_end(void)
 	now_ns = task_sched_runtime(current);
 	cpu_ms = div_u64(now_ns - adv.cpu_ns, NSEC_PER_MSEC);
 
-	pages = ksm_advisor_next_pages(ksm_pages_to_scan, scan_s,
-				       adv.last_scan_s, cpu_ms, &adv.change);
+	pages = advisor_next_pages(ksm_knobs.pages_to_scan, scan_s,
+				   adv.last_scan_s, cpu_ms, &adv.change);
 	adv.last_scan_s = scan_s;
 	adv.cpu_ns = now_ns;
-	ksm_pages_to_scan = pages;
+	WRITE_ONCE(ksm_knobs.pages_to_scan, pages);
 	trace_ksm_advisor(scan_s, pages,
 			  nonzero(cpu_ms * 100 / (scan_s * 1000)));
 }

@@ -30,8 +30,6 @@
 #include "ksm_internal.h"
 
 #ifdef CONFIG_KSM_MERGE_DOMAINS
-bool ksm_merge_across_cgroups = true;
-unsigned int ksm_cgroup_domain_depth;
 
 /**
  * ksm_mm_domain() - the merge domain of an mm
@@ -49,9 +47,9 @@ u64 ksm_mm_domain(struct mm_struct *mm)
 	struct cgroup *cgrp;
 	unsigned int depth;
 
-	if (READ_ONCE(ksm_merge_across_cgroups) || mem_cgroup_disabled())
+	if (READ_ONCE(ksm_knobs.merge_across_cgroups) || mem_cgroup_disabled())
 		return 0;
-	depth = READ_ONCE(ksm_cgroup_domain_depth);
+	depth = READ_ONCE(ksm_knobs.cgroup_domain_depth);
 	rcu_read_lock();
 	owner = rcu_dereference(mm->owner);
 	memcg = owner ? mem_cgroup_from_task(owner) : NULL;

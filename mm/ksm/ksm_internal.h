@@ -2,20 +2,33 @@
 /*
  * Internal interfaces of the KSM core in mm/ksm/.
  *
- * The core is split by job: scan.c drives ksmd over the registered mms,
- * merge.c changes page tables, stable_tree.c and unstable_tree.c keep the
- * two content indexes, rmap.c answers the rest of mm about KSM folios,
- * mm_register.c handles madvise/prctl/fork/exit, sysfs.c and advisor.c the
- * knobs. See Documentation/mm/ksm.rst for the design.
+ * The files depend on each other one way, each on those listed before it:
+ *
+ *   knobs.c          the knob values and the counters table
+ *   items.c          the content key, rmap items, an item's page now
+ *   domain.c         merge domains (merge_across_cgroups)
+ *   recheck.c        the queue of second looks
+ *   unstable_tree.c  pages waiting for a partner
+ *   stable_tree.c    KSM folios by content
+ *   merge.c          page tables: write-protect, replace, unshare
+ *   rmap.c           what the rest of mm asks about KSM folios
+ *   decide.c         what to do with one scanned page
+ *   advisor.c        pages_to_scan from the scan time (advisor_mode)
+ *   scan.c           ksmd, the registered mms and the scan cursor
+ *   mm_register.c    madvise, prctl, fork and exit
+ *   sysfs.c          /sys/kernel/mm/ksm and initialisation
+ *
+ * See Documentation/mm/ksm.rst for the design.
  *
  * Locking summary:
  *  - While memory goes offline nobody walks the stable trees: ksmd
  *    pauses and the sysfs writers that walk them wait (ksm_lock_trees()).
- *  - ksm_thread_mutex serialises everything that touches the trees, the
- *    scan cursor and the per-mm item lists (ksmd holds it while it scans,
- *    the sysfs writers that rebuild state hold it too).
- *  - ksm_mmlist_lock (a spinlock) protects the list and hash of mm slots
- *    against __ksm_enter()/__ksm_exit(), which do not take the mutex.
+ *  - ksmd's mutex (scan.c) serialises everything that touches the trees,
+ *    the scan cursor and the per-mm item lists: ksmd holds it while it
+ *    scans, the sysfs writers that rebuild state take it through
+ *    ksm_lock_trees().
+ *  - A spinlock of scan.c protects the list and hash of mm slots against
+ *    __ksm_enter()/__ksm_exit(), which do not take the mutex.
  *  - The item list of a stable node is changed only with the KSM folio
  *    locked; rmap_walk_ksm() reads it with the folio locked.
  */
@@ -26,11 +39,9 @@
 #include <linux/rbtree.h>
 #include <linux/list.h>
 #include <linux/mm.h>
-#include <linux/mutex.h>
-#include <linux/spinlock.h>
-#include <linux/wait.h>
 
 #include "../internal.h"
+#include "../mm_slot.h"
 
 /*
  * Low bits of ksm_rmap_item.addr: the address is page aligned, so the bits
@@ -40,7 +51,7 @@
 #define KSM_ITEM_STABLE		0x002UL	/* on a stable node's item list */
 #define KSM_ITEM_ROUND		0x004UL	/* parity of the round it was linked */
 #define KSM_ITEM_RECHECK	0x008UL	/* queued for a second look (recheck.c) */
-#define KSM_ITEM_AGE_SHIFT	4	/* smart scan: failed rounds, 0..15 */
+#define KSM_ITEM_AGE_SHIFT	4	/* smart scan: visits unmerged, 0..15 */
 #define KSM_ITEM_AGE_MASK	(0xfUL << KSM_ITEM_AGE_SHIFT)
 #define KSM_ITEM_SKIP_SHIFT	8	/* smart scan: rounds left to skip */
 #define KSM_ITEM_SKIP_MASK	(0xfUL << KSM_ITEM_SKIP_SHIFT)
@@ -131,32 +142,15 @@ struct ksm_stable_node {
 
 /**
  * struct ksm_mm_slot - an mm registered with KSM
- * @hash: link in the mm to slot hash
- * @link: link in the scan list (headed by ksm_mm_head)
- * @mm: the mm (mmgrab()bed while registered)
+ * @slot: hash link, link in ksmd's list of mms, and the mm (mmgrab()bed
+ *        while registered), as mm/mm_slot.h keeps them
  * @items: the mm's rmap items, in address order
  * @fresh_until: smart scan skips nothing here while full_scans is below it
  */
 struct ksm_mm_slot {
-	struct hlist_node hash;
-	struct list_head link;
-	struct mm_struct *mm;
+	struct mm_slot slot;
 	struct ksm_rmap_item *items;
 	unsigned long fresh_until;
-};
-
-/**
- * struct ksm_scan_cursor - where ksmd is
- * @slot: the slot being scanned, or &ksm_mm_head between rounds
- * @addr: next address to look at in that mm
- * @pos: where the item for @addr is or would be linked
- * @seqnr: number of completed rounds (full_scans)
- */
-struct ksm_scan_cursor {
-	struct ksm_mm_slot *slot;
-	unsigned long addr;
-	struct ksm_rmap_item **pos;
-	unsigned long seqnr;
 };
 
 #define KSM_RUN_STOP	0
@@ -168,56 +162,78 @@ enum ksm_advisor_type {
 	KSM_ADVISOR_SCAN_TIME,
 };
 
-/* Tunables (sysfs.c). */
-extern unsigned long ksm_run;
-extern unsigned int ksm_pages_to_scan;
-extern unsigned int ksm_sleep_ms;
-#ifdef CONFIG_NUMA
-extern unsigned long ksm_merge_across_nodes;
-#else
-#define ksm_merge_across_nodes 1UL	/* one tree: there is one node */
+/**
+ * struct ksm_knobs - the values of the knobs of /sys/kernel/mm/ksm
+ * @run: KSM_RUN_*
+ * @pages_to_scan: pages per batch of ksmd (the advisor sets it when on)
+ * @sleep_ms: ksmd's pause between batches
+ * @merge_across_nodes: one stable tree (1) or one per NUMA node (0)
+ * @use_zero_pages: merge pages of zeroes into the zero page
+ * @smart_scan: look less often at pages that never merge
+ * @max_page_sharing: most mappings of one KSM folio
+ * @chain_prune_ms: least time between two sweeps of a chain's stale dups
+ * @advisor: advisor_mode
+ * @advisor_max_cpu: the advisor's CPU ceiling, percent
+ * @advisor_min_pages: the advisor's least pages_to_scan
+ * @advisor_max_pages: the advisor's most pages_to_scan
+ * @advisor_target_scan_time: the round length the advisor aims at, s
+ * @merge_across_cgroups: merge pages of any processes (1) or only within
+ *                        a merge domain (0; domain.c)
+ * @cgroup_domain_depth: depth of the cgroup that makes a domain (0: each)
+ *
+ * sysfs.c writes them (and the advisor pages_to_scan); every file reads
+ * them, with READ_ONCE() where no lock orders the read.
+ */
+struct ksm_knobs {
+	unsigned long run;
+	unsigned int pages_to_scan;
+	unsigned int sleep_ms;
+	unsigned long merge_across_nodes;
+	bool use_zero_pages;
+	bool smart_scan;
+	int max_page_sharing;
+	unsigned int chain_prune_ms;
+	enum ksm_advisor_type advisor;
+	unsigned int advisor_max_cpu;
+	unsigned long advisor_min_pages;
+	unsigned long advisor_max_pages;
+	unsigned long advisor_target_scan_time;
+#ifdef CONFIG_KSM_MERGE_DOMAINS
+	bool merge_across_cgroups;
+	unsigned int cgroup_domain_depth;
 #endif
-extern int ksm_nr_trees;
-extern int ksm_nr_roots;
-extern bool ksm_use_zero_pages;
-extern int ksm_max_page_sharing;
-extern unsigned int ksm_chain_prune_ms;
-extern bool ksm_smart_scan;
+};
 
-/* Statistics. */
-extern unsigned long ksm_pages_scanned;
-extern unsigned long ksm_pages_shared;
-extern unsigned long ksm_pages_sharing;
-extern unsigned long ksm_pages_unshared;
-extern unsigned long ksm_pages_skipped;
-extern unsigned long ksm_nr_items;
-extern unsigned long ksm_chains;
-extern unsigned long ksm_dups;
+extern struct ksm_knobs ksm_knobs;
 
-/* Shared state (scan.c). */
-extern struct mutex ksm_thread_mutex;
-extern spinlock_t ksm_mmlist_lock;
-extern wait_queue_head_t ksm_thread_wait;
-extern wait_queue_head_t ksm_iter_wait;
-extern struct ksm_mm_slot ksm_mm_head;
-extern struct ksm_scan_cursor ksm_cursor;
-extern struct rb_root *ksm_stable_roots;
-extern struct rb_root *ksm_unstable_roots;
-extern u64 ksm_zero_csum;
+/*
+ * The counters, each changed by one file (named here) under ksmd's mutex
+ * and read locklessly by sysfs.c, which shows them.
+ */
+enum ksm_counter {
+	KSM_FULL_SCANS,		/* completed rounds (scan.c) */
+	KSM_PAGES_SCANNED,	/* pages looked at (scan.c) */
+	KSM_PAGES_SKIPPED,	/* pages smart scan passed over (scan.c) */
+	KSM_PAGES_SHARED,	/* KSM folios in use (stable_tree.c) */
+	KSM_PAGES_SHARING,	/* further mappings of them (stable_tree.c) */
+	KSM_CHAINS,		/* stable_node_chains (stable_tree.c) */
+	KSM_DUPS,		/* stable_node_dups (stable_tree.c) */
+	KSM_PAGES_UNSHARED,	/* items in the unstable trees (unstable_tree.c) */
+	KSM_ITEMS,		/* rmap items allocated (items.c) */
+	KSM_NR_COUNTERS
+};
 
-/* Advisor (advisor.c). */
-extern enum ksm_advisor_type ksm_advisor;
-extern unsigned int ksm_advisor_max_cpu;
-extern unsigned long ksm_advisor_min_pages;
-extern unsigned long ksm_advisor_max_pages;
-extern unsigned long ksm_advisor_target_scan_time;
-void ksm_advisor_reset(void);
-void ksm_advisor_round_start(void);
-void ksm_advisor_round_end(void);
-unsigned long ksm_advisor_next_pages(unsigned long pages, unsigned long scan_s,
-				     unsigned long prev_scan_s,
-				     unsigned long cpu_ms,
-				     unsigned long *change);
+extern unsigned long ksm_counters[KSM_NR_COUNTERS];
+
+static inline unsigned long ksm_count(enum ksm_counter c)
+{
+	return READ_ONCE(ksm_counters[c]);
+}
+
+static inline void ksm_count_add(enum ksm_counter c, long delta)
+{
+	WRITE_ONCE(ksm_counters[c], ksm_counters[c] + delta);
+}
 
 /* An mm that passed through ksm_exit() must not have its tables touched. */
 static inline bool ksm_mm_exiting(struct mm_struct *mm)
@@ -232,13 +248,38 @@ static inline unsigned long ksm_item_addr(const struct ksm_rmap_item *item)
 
 static inline int ksm_tree_of_pfn(unsigned long pfn)
 {
-	return ksm_merge_across_nodes ? 0 : pfn_to_nid(pfn);
+	return READ_ONCE(ksm_knobs.merge_across_nodes) ? 0 : pfn_to_nid(pfn);
 }
+
+/* Order of two 64-bit content keys: negative, zero or positive. */
+static inline int ksm_key_cmp(u64 a, u64 b)
+{
+	if (a == b)
+		return 0;
+	return a < b ? -1 : 1;
+}
+
+static inline struct ksm_stable_node *ksm_folio_node(struct folio *folio)
+{
+	return folio_test_ksm(folio) ? folio_raw_mapping(folio) : NULL;
+}
+
+static inline void ksm_folio_set_node(struct folio *folio,
+				      struct ksm_stable_node *node)
+{
+	folio->mapping = (void *)((unsigned long)node | PAGE_MAPPING_KSM);
+}
+
+/* items.c */
+int ksm_items_init(void);
+u64 ksm_checksum(struct page *page);
+struct ksm_rmap_item *ksm_item_alloc(struct mm_struct *mm, unsigned long addr);
+void ksm_item_free(struct ksm_rmap_item *item);
+struct vm_area_struct *ksm_find_vma(struct mm_struct *mm, unsigned long addr);
+struct page *ksm_item_page(struct ksm_rmap_item *item);
 
 /* domain.c; without CONFIG_KSM_MERGE_DOMAINS every mm is in domain 0. */
 #ifdef CONFIG_KSM_MERGE_DOMAINS
-extern bool ksm_merge_across_cgroups;
-extern unsigned int ksm_cgroup_domain_depth;
 u64 ksm_mm_domain(struct mm_struct *mm);
 
 static inline u64 ksm_node_domain(const struct ksm_stable_node *node)
@@ -268,26 +309,25 @@ static inline void ksm_node_set_domain(struct ksm_stable_node *node,
 }
 #endif
 
-/* scan.c */
-u64 ksm_checksum(struct page *page);
-struct ksm_rmap_item *ksm_item_alloc(struct mm_struct *mm, unsigned long addr);
-void ksm_item_free(struct ksm_rmap_item *item);
-void ksm_item_unlink(struct ksm_rmap_item *item);
-void ksm_free_items_from(struct ksm_rmap_item **pos);
-int ksm_unmerge_all(void);
-int ksm_slot_cache_init(void);
-struct ksm_mm_slot *ksm_slot_alloc(void);
-void ksm_slot_free(struct ksm_mm_slot *slot);
-struct ksm_mm_slot *ksm_slot_lookup(struct mm_struct *mm);
-void ksm_slot_unhash(struct ksm_mm_slot *slot);
-void ksm_slot_hash_add(struct ksm_mm_slot *slot, struct mm_struct *mm);
-int ksm_start_thread(void);
-void ksm_lock_trees(void);
-void ksm_note_new_candidates(struct mm_struct *mm);
+/* recheck.c */
+void ksm_recheck_init(void);
+void ksm_recheck_queue(struct ksm_rmap_item *item);
+void ksm_recheck_forget(struct ksm_rmap_item *item);
+struct ksm_rmap_item *ksm_recheck_next_due(unsigned long now);
+
+/* unstable_tree.c */
+int ksm_unstable_trees_per_node(void);
+struct ksm_rmap_item *ksm_unstable_search_insert(struct ksm_rmap_item *item,
+						 struct page *page, u64 domain,
+						 struct page **tree_page);
+void ksm_unstable_remove_item(struct ksm_rmap_item *item);
+void ksm_unstable_forget_item(struct ksm_rmap_item *item);
+void ksm_unstable_reset(void);
 
 /* stable_tree.c */
 enum ksm_lock_mode { KSM_NOLOCK, KSM_LOCK, KSM_TRYLOCK };
-int ksm_stable_cache_init(void);
+int ksm_stable_init(void);
+int ksm_stable_trees_per_node(void);
 struct folio *ksm_node_folio(struct ksm_stable_node *node,
 			     enum ksm_lock_mode mode);
 struct folio *ksm_stable_search(struct page *page, u64 csum, u64 domain);
@@ -298,43 +338,37 @@ void ksm_stable_append(struct ksm_rmap_item *item,
 void ksm_stable_remove_item(struct ksm_rmap_item *item);
 int ksm_stable_remove_all(void);
 void ksm_stable_prune_pfns(unsigned long start_pfn, unsigned long end_pfn);
-bool ksm_node_can_share(const struct ksm_stable_node *node, int extra);
-int ksm_items_to_pages(int nr_items, int *shared, int *sharing);
-int ksm_chain_dups_needed(unsigned long mappings, int max_sharing);
-
-static inline struct ksm_stable_node *ksm_folio_node(struct folio *folio)
-{
-	return folio_test_ksm(folio) ? folio_raw_mapping(folio) : NULL;
-}
-
-static inline void ksm_folio_set_node(struct folio *folio,
-				      struct ksm_stable_node *node)
-{
-	folio->mapping = (void *)((unsigned long)node | PAGE_MAPPING_KSM);
-}
-
-/* unstable_tree.c */
-struct ksm_rmap_item *ksm_unstable_search_insert(struct ksm_rmap_item *item,
-						 struct page *page, u64 domain,
-						 struct page **tree_page);
-void ksm_unstable_remove_item(struct ksm_rmap_item *item);
-void ksm_unstable_forget_item(struct ksm_rmap_item *item);
-void ksm_unstable_reset(void);
-int ksm_key_cmp(u64 a, u64 b);
-
-/* recheck.c */
-void ksm_recheck_init(void);
-void ksm_recheck_queue(struct ksm_rmap_item *item);
-void ksm_recheck_forget(struct ksm_rmap_item *item);
-void ksm_recheck_due(unsigned int budget);
 
 /* merge.c */
-struct vm_area_struct *ksm_find_vma(struct mm_struct *mm, unsigned long addr);
-struct page *ksm_item_page(struct ksm_rmap_item *item);
+int ksm_merge_item(struct ksm_rmap_item *item, struct page *page,
+		   struct page *kpage, u64 domain);
+void ksm_merge_zero(struct ksm_rmap_item *item, struct page *page);
+void ksm_pin_anon_vma(struct ksm_rmap_item *item, struct vm_area_struct *vma);
+void ksm_break_one(struct vm_area_struct *vma, unsigned long addr);
+void ksm_break_item(struct ksm_rmap_item *item);
 int ksm_unmerge_range(struct vm_area_struct *vma, unsigned long start,
 		      unsigned long end, bool lock_vma);
-void ksm_break_item(struct ksm_rmap_item *item);
+
+/* decide.c */
+void ksm_decide_init(void);
+void ksm_item_unlink(struct ksm_rmap_item *item);
 void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
 		       bool second_look);
+
+/* advisor.c */
+void ksm_advisor_reset(void);
+void ksm_advisor_round_start(void);
+void ksm_advisor_round_end(void);
+
+/* scan.c */
+int ksm_scan_init(void);
+int ksm_register_mm(struct mm_struct *mm);
+void ksm_unregister_mm(struct mm_struct *mm);
+void ksm_note_new_candidates(struct mm_struct *mm);
+void ksm_wake_ksmd(void);
+void ksm_nap_changed(void);
+void ksm_lock_trees(void);
+void ksm_unlock_trees(void);
+int ksm_unmerge_all(void);
 
 #endif /* _MM_KSM_INTERNAL_H */

@@ -1,15 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Page table side of KSM: write-protecting a candidate page, replacing it
- * by a KSM folio (or the shared zero page), undoing merges by faulting in
- * private copies, and the per-page decision of what to do with a scanned
- * page (ksm_cmp_and_merge()).
+ * by a KSM folio (or the shared zero page), and undoing merges by faulting
+ * in private copies. What to merge with what is decided in decide.c.
  *
- * A page is merged on first sight when a stable node has the same content:
- * stable folios are write-protected, and the candidate is compared with
- * the KSM folio only after its own pte has been write-protected, so the
- * match cannot go stale. Two ordinary pages are only merged through the
- * unstable tree, i.e. after the candidate's checksum survived one round.
+ * A candidate is compared with the KSM folio it is to join only after its
+ * own pte has been write-protected (and KSM folios are write-protected
+ * everywhere), so a match cannot go stale before the pte is replaced.
  */
 #include <linux/mm.h>
 #include <linux/rmap.h>
@@ -25,61 +22,6 @@
 #include <trace/events/ksm.h>
 
 #include "ksm_internal.h"
-
-/**
- * ksm_find_vma() - the mergeable vma covering @addr, if any
- * @mm: the mm, mmap_lock held
- * @addr: the address
- *
- * Return: the vma if it is VM_MERGEABLE and has an anon_vma, else NULL.
- */
-struct vm_area_struct *ksm_find_vma(struct mm_struct *mm, unsigned long addr)
-{
-	struct vm_area_struct *vma;
-
-	if (ksm_mm_exiting(mm))
-		return NULL;
-	vma = vma_lookup(mm, addr);
-	if (!vma || !vma->anon_vma || !(vma->vm_flags & VM_MERGEABLE))
-		return NULL;
-	return vma;
-}
-
-/**
- * ksm_item_page() - the anonymous page an item's address maps now
- * @item: an rmap item (usually one found in the unstable tree)
- *
- * Return: the page, with a reference on its folio, or NULL.
- */
-struct page *ksm_item_page(struct ksm_rmap_item *item)
-{
-	unsigned long addr = ksm_item_addr(item);
-	struct mm_struct *mm = item->mm;
-	struct vm_area_struct *vma;
-	struct page *page = NULL;
-	struct folio_walk fw;
-	struct folio *folio;
-
-	mmap_read_lock(mm);
-	vma = ksm_find_vma(mm, addr);
-	if (vma) {
-		folio = folio_walk_start(&fw, vma, addr, 0);
-		if (folio) {
-			if (folio_test_anon(folio) &&
-			    !folio_is_zone_device(folio)) {
-				folio_get(folio);
-				page = fw.page;
-			}
-			folio_walk_end(&fw, vma);
-		}
-		if (page) {
-			flush_anon_page(vma, page, addr);
-			flush_dcache_page(page);
-		}
-	}
-	mmap_read_unlock(mm);
-	return page;
-}
 
 /* Does @addr map a KSM folio, or the zero page placed by KSM? */
 static bool maps_ksm_page(struct vm_area_struct *vma, unsigned long addr)
@@ -97,15 +39,18 @@ static bool maps_ksm_page(struct vm_area_struct *vma, unsigned long addr)
 	return ksm;
 }
 
-/*
- * Give @addr of @vma (mmap_lock held) a private copy again if it maps KSM
- * memory, undoing one merge. An unsharing fault replaces the KSM folio or
- * KSM zero page by an exclusive anonymous page; the fault may back off (a
- * racing pte update, say), so it is repeated until the address no longer
- * maps KSM memory or the fault fails for good (out of memory, or SIGBUS/
- * SIGSEGV: the mapping went away under us).
+/**
+ * ksm_break_one() - give one address a private copy again
+ * @vma: the vma, mmap_lock held
+ * @addr: the address, in @vma
+ *
+ * Undoes one merge if @addr maps KSM memory. An unsharing fault replaces
+ * the KSM folio or KSM zero page by an exclusive anonymous page; the fault
+ * may back off (a racing pte update, say), so it is repeated until the
+ * address no longer maps KSM memory or the fault fails for good (out of
+ * memory, or SIGBUS/SIGSEGV: the mapping went away under us).
  */
-static void break_one(struct vm_area_struct *vma, unsigned long addr)
+void ksm_break_one(struct vm_area_struct *vma, unsigned long addr)
 {
 	vm_fault_t ret;
 
@@ -255,7 +200,7 @@ void ksm_break_item(struct ksm_rmap_item *item)
 	mmap_read_lock(mm);
 	vma = ksm_find_vma(mm, ksm_item_addr(item));
 	if (vma)
-		break_one(vma, ksm_item_addr(item));
+		ksm_break_one(vma, ksm_item_addr(item));
 	mmap_read_unlock(mm);
 }
 
@@ -438,13 +383,16 @@ unlock:
 	return err;
 }
 
-/*
- * @item now maps a KSM folio through @vma: pin the vma's anon_vma, which
- * rmap walks to find this mapping and those forks copied from it, and say
- * whether the page index there is the one a never-moved vma would have.
+/**
+ * ksm_pin_anon_vma() - @item now maps a KSM folio through @vma
+ * @item: the item, in no tree
+ * @vma: its vma, mmap_lock held
+ *
+ * Pins the vma's anon_vma, which rmap walks to find this mapping and those
+ * forks copied from it, and records whether the page index there is the
+ * one a never-moved vma would have (KSM_ITEM_LINEAR).
  */
-static void pin_anon_vma(struct ksm_rmap_item *item,
-			 struct vm_area_struct *vma)
+void ksm_pin_anon_vma(struct ksm_rmap_item *item, struct vm_area_struct *vma)
 {
 	unsigned long addr = ksm_item_addr(item);
 
@@ -455,14 +403,20 @@ static void pin_anon_vma(struct ksm_rmap_item *item,
 		item->addr |= KSM_ITEM_LINEAR;
 }
 
-/*
- * Merge the page of @item into @kpage (or make it a KSM page when @kpage
- * is NULL). On success the item leaves the unstable tree and pins the
- * vma's anon_vma, ready for ksm_stable_append(). @domain, the merge domain
- * both pages are in, goes to the tracepoint.
+/**
+ * ksm_merge_item() - merge the page of an item
+ * @item: the item
+ * @page: its page, referenced
+ * @kpage: the KSM page to merge into, or NULL to make @page a KSM page
+ * @domain: the merge domain both are in (for the tracepoint)
+ *
+ * On success the item leaves the unstable tree and pins the vma's
+ * anon_vma, ready for ksm_stable_append().
+ *
+ * Return: 0 or -EFAULT (the page or its mapping would not do, now).
  */
-static int merge_item(struct ksm_rmap_item *item, struct page *page,
-		      struct page *kpage, u64 domain)
+int ksm_merge_item(struct ksm_rmap_item *item, struct page *page,
+		   struct page *kpage, u64 domain)
 {
 	struct mm_struct *mm = item->mm;
 	struct vm_area_struct *vma;
@@ -474,7 +428,7 @@ static int merge_item(struct ksm_rmap_item *item, struct page *page,
 		err = merge_page(vma, page, kpage);
 	if (!err) {
 		ksm_unstable_remove_item(item);
-		pin_anon_vma(item, vma);
+		ksm_pin_anon_vma(item, vma);
 	}
 	mmap_read_unlock(mm);
 	trace_ksm_merge_with_ksm_page(kpage, page_to_pfn(kpage ? kpage : page),
@@ -482,8 +436,14 @@ static int merge_item(struct ksm_rmap_item *item, struct page *page,
 	return err;
 }
 
-/* Replace a page of zeroes by the zero page, if its vma is still there. */
-static void merge_zero(struct ksm_rmap_item *item, struct page *page)
+/**
+ * ksm_merge_zero() - replace a page of zeroes by the zero page
+ * @item: the page's item
+ * @page: the page, referenced, found to hold only zeroes
+ *
+ * Nothing happens if the item's vma went away.
+ */
+void ksm_merge_zero(struct ksm_rmap_item *item, struct page *page)
 {
 	unsigned long addr = ksm_item_addr(item);
 	struct mm_struct *mm = item->mm;
@@ -500,247 +460,3 @@ static void merge_zero(struct ksm_rmap_item *item, struct page *page)
 	mmap_read_unlock(mm);
 }
 
-/* Record a mapping of an existing KSM folio (typically after fork). */
-static void adopt_ksm_mapping(struct ksm_rmap_item *item, struct folio *folio,
-			      struct ksm_stable_node *node)
-{
-	struct mm_struct *mm = item->mm;
-	struct vm_area_struct *vma;
-
-	mmap_read_lock(mm);
-	vma = ksm_find_vma(mm, ksm_item_addr(item));
-	if (vma) {
-		folio_lock(folio);
-		if (ksm_folio_node(folio) == node) {
-			pin_anon_vma(item, vma);
-			ksm_stable_append(item, node);
-		}
-		folio_unlock(folio);
-	}
-	mmap_read_unlock(mm);
-}
-
-/*
- * merge_pair() made @item's page the KSM folio @kfolio, then failed to
- * merge the partner into it. A KSM page with a single user is pointless,
- * so the merge is undone, unless a fork copied the mapping while ksmd was
- * busy with the partner: the child then maps @kfolio too, and only a
- * stable node can lead rmap (reclaim, migration, memory failure) to the
- * child's mapping, through the anon_vma that @item pins. Fork takes the
- * mmap_lock for writing, so with it held for reading here, a folio that
- * is mapped once stays mapped only by @item's mm until it is broken.
- */
-static void undo_lone_ksm(struct ksm_rmap_item *item, struct folio *kfolio,
-			  u64 domain)
-{
-	struct ksm_stable_node *node = NULL;
-	unsigned long addr = ksm_item_addr(item);
-	struct mm_struct *mm = item->mm;
-	struct vm_area_struct *vma;
-
-	mmap_read_lock(mm);
-	if (folio_mapcount(kfolio) > 1) {
-		folio_lock(kfolio);
-		if (folio_test_ksm(kfolio) && !ksm_folio_node(kfolio))
-			node = ksm_stable_insert(kfolio, domain);
-		if (node)
-			ksm_stable_append(item, node);
-		folio_unlock(kfolio);
-	}
-	if (!node) {
-		put_anon_vma(item->anon_vma);
-		item->anon_vma = NULL;
-		vma = ksm_find_vma(mm, addr);
-		if (vma)
-			break_one(vma, addr);
-	}
-	mmap_read_unlock(mm);
-}
-
-/* Two ordinary pages of equal content: make the first a KSM page. */
-static void merge_pair(struct ksm_rmap_item *item, struct page *page,
-		       struct ksm_rmap_item *other, struct page *opage,
-		       u64 domain)
-{
-	struct ksm_stable_node *node;
-	struct folio *kfolio;
-
-	if (merge_item(item, page, NULL, domain))
-		return;
-	/*
-	 * Only now: merge_item() may have split the THP that @page was in,
-	 * and the KSM folio is @page's own, not the former head's.
-	 */
-	kfolio = page_folio(page);
-	if (merge_item(other, opage, page, domain)) {
-		undo_lone_ksm(item, kfolio, domain);
-		return;
-	}
-	folio_lock(kfolio);
-	node = ksm_stable_insert(kfolio, domain);
-	if (node) {
-		ksm_stable_append(other, node);
-		ksm_stable_append(item, node);
-	}
-	folio_unlock(kfolio);
-	if (!node) {
-		ksm_break_item(other);
-		ksm_break_item(item);
-	}
-}
-
-/**
- * ksm_cmp_and_merge() - the decision for one scanned page
- * @page: the page at the item's address, referenced by the caller
- * @item: its rmap item
- * @second_look: this is the early second look at a new page (recheck.c)
- *
- * Order of attempts: a KSM page is only (re)recorded; a page of zeroes
- * goes to the zero page (use_zero_pages); a page matching a stable node is
- * merged into it at once; otherwise a page whose checksum did not change
- * since the last look is matched against (or linked into) the unstable
- * tree. A page seen for the first time is queued for a second look in a
- * later batch (recheck.c) rather than in the next round.
- */
-void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
-		       bool second_look)
-{
-	u64 domain = ksm_mm_domain(item->mm);
-	struct folio *folio = page_folio(page);
-	struct ksm_stable_node *node;
-	struct ksm_rmap_item *other;
-	struct page *opage = NULL;
-	struct folio *kfolio;
-	u64 csum;
-
-	if (folio_test_ksm(folio)) {
-		node = ksm_folio_node(folio);
-		if (node && ksm_node_domain(node) != domain) {
-			/*
-			 * Merged in another domain: the process has changed
-			 * cgroups since. It stops sharing with the old one.
-			 */
-			ksm_item_unlink(item);
-			ksm_break_item(item);
-			return;
-		}
-		/* Migrated off its NUMA node's tree (per-node trees only)? */
-		if (node && node->nid != ksm_tree_of_pfn(folio_pfn(folio)) &&
-		    folio_trylock(folio)) {
-			if (ksm_folio_node(folio) == node)
-				ksm_stable_refile(folio, node);
-			folio_unlock(folio);
-		}
-		if (node && (item->addr & KSM_ITEM_STABLE) && item->snode == node)
-			return;
-		ksm_item_unlink(item);
-		/*
-		 * No node: a merge given up half way (a fork may have copied
-		 * the mapping in between). Nothing to record; its users
-		 * leave it on their next write.
-		 */
-		if (node)
-			adopt_ksm_mapping(item, folio, node);
-		return;
-	}
-
-	ksm_item_unlink(item);
-	csum = ksm_checksum(page);
-	/*
-	 * Changed since the first look: keep that look's key. The next look
-	 * may come moments from now, in this very batch, and must be compared
-	 * with a key taken at least KSM_RECHECK_MS before it.
-	 */
-	if (second_look && csum != item->csum)
-		return;
-
-	if (ksm_use_zero_pages && csum == ksm_zero_csum) {
-		/*
-		 * Zeroes are the content most often passing through: a buffer
-		 * just cleared, a guest page zeroed when freed. Merged on sight,
-		 * such a page would cost an invalidation and a COW fault at its
-		 * next write. So only a page that was zero at the look a pass
-		 * ago (not at a second look moments later) gets the zero page.
-		 */
-		if (item->csum == csum && !second_look)
-			merge_zero(item, page);
-		item->csum = csum;
-		return;
-	}
-
-	if (csum == ksm_zero_csum && PageTransCompound(page)) {
-		/*
-		 * Zeroes in a THP (without use_zero_pages: those went above).
-		 * Splitting the THP maps every zero-filled page of it to the
-		 * shared zero page (6.12's split does so for anonymous THPs),
-		 * which saves more than merging them into a KSM page would,
-		 * and merging needs that split anyway. Like merge_zero(), only
-		 * for a page that was zero a pass ago too.
-		 */
-		if (item->csum == csum && !second_look && trylock_page(page)) {
-			split_huge_page(page);
-			unlock_page(page);
-		}
-		item->csum = csum;
-		return;
-	}
-
-	kfolio = ksm_stable_search(page, csum, domain);
-	if (IS_ERR(kfolio)) {
-		item->csum = csum;
-		return;
-	}
-	if (kfolio) {
-		if (!merge_item(item, page, folio_page(kfolio, 0), domain)) {
-			folio_lock(kfolio);
-			node = ksm_folio_node(kfolio);
-			if (node)
-				ksm_stable_append(item, node);
-			folio_unlock(kfolio);
-			if (!node)
-				ksm_break_item(item);
-		} else {
-			item->csum = csum;
-		}
-		folio_put(kfolio);
-		return;
-	}
-
-	if (item->csum != csum) {
-		/*
-		 * Never looked at before (no key yet): look again soon.
-		 * Changed since the last round: being written, try next round.
-		 */
-		bool first_look = !item->csum;
-
-		item->csum = csum;
-		if (first_look)
-			ksm_recheck_queue(item);
-		return;
-	}
-
-	other = ksm_unstable_search_insert(item, page, domain, &opage);
-	if (other && PageTransCompound(page) &&
-	    compound_head(page) == compound_head(opage)) {
-		/*
-		 * Two pages of one THP: the split fails while both are
-		 * referenced. Split it holding only @page and find the partner
-		 * again at once. Split now and merged a round later, the THP's
-		 * pages would lie unmerged in small pages for a round, and
-		 * khugepaged collapses such a range straight back.
-		 */
-		put_page(opage);
-		other = NULL;
-		if (trylock_page(page)) {
-			if (!split_huge_page(page))
-				other = ksm_unstable_search_insert(item, page,
-								   domain,
-								   &opage);
-			unlock_page(page);
-		}
-	}
-	if (!other)
-		return;
-	merge_pair(item, page, other, opage, domain);
-	put_page(opage);
-}

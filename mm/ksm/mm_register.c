@@ -211,46 +211,21 @@ EXPORT_SYMBOL_GPL(ksm_madvise);
  */
 int __ksm_enter(struct mm_struct *mm)
 {
-	struct ksm_mm_slot *slot = ksm_slot_alloc();
-	struct ksm_mm_slot *before;
-	bool was_idle;
+	int err = ksm_register_mm(mm);
 
-	if (!slot)
-		return -ENOMEM;
-
-	was_idle = list_empty(&ksm_mm_head.link);
-	spin_lock(&ksm_mmlist_lock);
-	ksm_slot_hash_add(slot, mm);
-	/*
-	 * Normally the new mm goes just behind the cursor, so that a fork
-	 * followed by exec is gone before ksmd gets to it. While everything
-	 * is being unmerged it must go where the unmerge has yet to pass.
-	 */
-	before = (ksm_run & KSM_RUN_UNMERGE) ? &ksm_mm_head : ksm_cursor.slot;
-	list_add_tail(&slot->link, &before->link);
-	spin_unlock(&ksm_mmlist_lock);
-
-	mmgrab(mm);
-	set_bit(MMF_VM_MERGEABLE, &mm->flags);
-	trace_ksm_enter(mm);
-	if (was_idle)
-		wake_up_interruptible(&ksm_thread_wait);
-	return 0;
+	if (!err)
+		trace_ksm_enter(mm);
+	return err;
 }
 
 /**
  * __ksm_exit() - an mm with MMF_VM_MERGEABLE is being torn down
- * @mm: the mm (mm_users already zero)
+ * @mm: the mm
  *
- * A slot with no items, away from the cursor, is freed at once. Otherwise
- * ksmd frees it on its next visit; taking mmap_lock for writing here waits
- * until ksmd is out of the mm's page tables before they are freed.
+ * See ksm_unregister_mm().
  */
 void __ksm_exit(struct mm_struct *mm)
 {
-	struct ksm_mm_slot *slot;
-	bool free_now = false;
-
 	/*
 	 * exec's error path (__bprm_mm_init()) calls in with the new mm
 	 * still in use and its mmap_lock held for writing: waiting for
@@ -262,29 +237,7 @@ void __ksm_exit(struct mm_struct *mm)
 		mmap_assert_write_locked(mm);
 		return;
 	}
-
-	spin_lock(&ksm_mmlist_lock);
-	slot = ksm_slot_lookup(mm);
-	if (slot && slot != ksm_cursor.slot) {
-		if (!slot->items) {
-			ksm_slot_unhash(slot);
-			free_now = true;
-		} else {
-			/* Let ksmd reach it next. */
-			list_move(&slot->link, &ksm_cursor.slot->link);
-		}
-	}
-	spin_unlock(&ksm_mmlist_lock);
-
-	if (free_now) {
-		ksm_slot_free(slot);
-		clear_bit(MMF_VM_MERGE_ANY, &mm->flags);
-		clear_bit(MMF_VM_MERGEABLE, &mm->flags);
-		mmdrop(mm);
-	} else if (slot) {
-		mmap_write_lock(mm);
-		mmap_write_unlock(mm);
-	}
+	ksm_unregister_mm(mm);
 	trace_ksm_exit(mm);
 }
 

@@ -28,9 +28,8 @@
  * scan that reaches a queued item first simply takes the second look
  * itself. While queued, an item is in no tree, and its tree link holds the
  * queue position and due time instead. Everything here runs under
- * ksm_thread_mutex.
+ * ksmd's mutex.
  */
-#include <linux/freezer.h>
 #include <linux/jiffies.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
@@ -139,29 +138,16 @@ static struct ksm_rmap_item *queue_pop_due(struct ksm_recheck_queue *q,
 }
 
 /**
- * ksm_recheck_due() - take the second looks that are due
- * @budget: the most pages to look at
+ * ksm_recheck_next_due() - the next item whose second look is due
+ * @now: jiffies at the start of the batch
+ *
+ * The caller (scan.c) takes the look through ksm_cmp_and_merge().
+ *
+ * Return: the item, off the queue, or NULL if none is due at @now.
  */
-void ksm_recheck_due(unsigned int budget)
+struct ksm_rmap_item *ksm_recheck_next_due(unsigned long now)
 {
-	unsigned long now = jiffies;
-	struct ksm_rmap_item *item;
-	struct page *page;
-	unsigned int done = 0;
-
-	while (done < budget && !freezing(current)) {
-		item = queue_pop_due(&ksm_recheck, now);
-		if (!item)
-			break;
-		/* NULL if the page went away: the next round frees the item. */
-		page = ksm_item_page(item);
-		if (page) {
-			ksm_cmp_and_merge(page, item, true);
-			put_page(page);
-		}
-		done++;
-		cond_resched();
-	}
+	return queue_pop_due(&ksm_recheck, now);
 }
 
 #ifdef CONFIG_KSM_KUNIT_TEST

@@ -205,7 +205,7 @@ struct folio *ksm_might_need_to_copy(struct folio *folio,
 	if (folio_test_large(folio))
 		return folio;
 	if (folio_test_ksm(folio)) {
-		if (ksm_folio_node(folio) && !(ksm_run & KSM_RUN_UNMERGE))
+		if (ksm_folio_node(folio) && !(READ_ONCE(ksm_knobs.run) & KSM_RUN_UNMERGE))
 			return folio;
 	} else if (!av) {
 		return folio;

@@ -18,200 +18,85 @@
 #include <linux/freezer.h>
 #include <linux/swap.h>
 #include <linux/swapops.h>
-#include <linux/xxhash.h>
 #include <linux/ksm.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/coredump.h>
 #include <linux/memory.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
 
 #define CREATE_TRACE_POINTS
 #include <trace/events/ksm.h>
 
 #include "ksm_internal.h"
 
-DEFINE_MUTEX(ksm_thread_mutex);		/* see ksm_internal.h */
-DEFINE_SPINLOCK(ksm_mmlist_lock);	/* see ksm_internal.h */
-DECLARE_WAIT_QUEUE_HEAD(ksm_thread_wait);
-DECLARE_WAIT_QUEUE_HEAD(ksm_iter_wait);
+/*
+ * ksmd's mutex: held while it scans, and by the sysfs writers that walk
+ * or rebuild the trees (ksm_lock_trees()). See ksm_internal.h.
+ */
+static DEFINE_MUTEX(ksm_thread_mutex);
+/* Protects the list and hash of mm slots (and the cursor's slot). */
+static DEFINE_SPINLOCK(ksm_mmlist_lock);
+static DECLARE_WAIT_QUEUE_HEAD(ksm_thread_wait);
+static DECLARE_WAIT_QUEUE_HEAD(ksm_iter_wait);
 
-struct ksm_mm_slot ksm_mm_head = {
-	.link = LIST_HEAD_INIT(ksm_mm_head.link),
+/* Heads ksmd's list of mms (slot.mm_node); it has no mm of its own. */
+static struct ksm_mm_slot ksm_mm_head = {
+	.slot.mm_node = LIST_HEAD_INIT(ksm_mm_head.slot.mm_node),
 };
 
-struct ksm_scan_cursor ksm_cursor = {
+/**
+ * struct ksm_scan_cursor - where ksmd is
+ * @slot: the slot being scanned, or &ksm_mm_head between rounds
+ * @addr: next address to look at in that mm
+ * @pos: where the item for @addr is or would be linked
+ *
+ * The number of completed rounds is the counter KSM_FULL_SCANS.
+ */
+struct ksm_scan_cursor {
+	struct ksm_mm_slot *slot;
+	unsigned long addr;
+	struct ksm_rmap_item **pos;
+};
+
+static struct ksm_scan_cursor ksm_cursor = {
 	.slot = &ksm_mm_head,
 };
 
 #define KSM_SLOT_HASH_BITS 10
 static DEFINE_HASHTABLE(ksm_slot_hash, KSM_SLOT_HASH_BITS);
 
-static struct kmem_cache *ksm_item_cache;
 static struct kmem_cache *ksm_slot_cache;
 
-/* Statistics, all changed under ksm_thread_mutex. */
-unsigned long ksm_pages_scanned;
-unsigned long ksm_pages_shared;
-unsigned long ksm_pages_sharing;
-unsigned long ksm_pages_unshared;
-unsigned long ksm_pages_skipped;
-unsigned long ksm_nr_items;
-unsigned long ksm_chains;
-unsigned long ksm_dups;
-
-/* Pages of zeroes merged into the zero page (include/linux/ksm.h). */
-atomic_long_t ksm_zero_pages = ATOMIC_LONG_INIT(0);
-
-/**
- * ksm_checksum() - the 64-bit content key of a page
- * @page: the page
- *
- * Return: xxhash64 of the page's bytes, seed 0.
- */
-u64 ksm_checksum(struct page *page)
+static struct ksm_mm_slot *next_slot(struct ksm_mm_slot *slot)
 {
-	void *kaddr = kmap_local_page(page);
-	u64 sum = xxh64(kaddr, PAGE_SIZE, 0);
-
-	kunmap_local(kaddr);
-	return sum;
+	return list_next_entry(slot, slot.mm_node);
 }
 
-/**
- * ksm_slot_cache_init() - create the slab caches of items and mm slots
- *
- * Return: 0 or -ENOMEM.
- */
-int __init ksm_slot_cache_init(void)
+static bool no_mm_registered(void)
 {
-	ksm_item_cache = KMEM_CACHE(ksm_rmap_item, 0);
-	ksm_slot_cache = KMEM_CACHE(ksm_mm_slot, 0);
-	if (ksm_item_cache && ksm_slot_cache)
-		return 0;
-	kmem_cache_destroy(ksm_item_cache);
-	kmem_cache_destroy(ksm_slot_cache);
-	ksm_item_cache = NULL;
-	ksm_slot_cache = NULL;
-	return -ENOMEM;
+	return list_empty(&ksm_mm_head.slot.mm_node);
 }
 
-/**
- * ksm_slot_alloc() - allocate a zeroed mm slot
- *
- * Return: the slot or NULL.
- */
-struct ksm_mm_slot *ksm_slot_alloc(void)
+/* The slot of @mm, or NULL. Caller holds ksm_mmlist_lock. */
+static struct ksm_mm_slot *slot_lookup(struct mm_struct *mm)
 {
-	if (!ksm_slot_cache)
-		return NULL;
-	return kmem_cache_zalloc(ksm_slot_cache, GFP_KERNEL);
+	struct mm_slot *s = mm_slot_lookup(ksm_slot_hash, mm);
+
+	return s ? mm_slot_entry(s, struct ksm_mm_slot, slot) : NULL;
 }
 
-/**
- * ksm_slot_free() - free an mm slot
- * @slot: the slot, already off the list and hash
- */
-void ksm_slot_free(struct ksm_mm_slot *slot)
+/* Take @slot off the list and the hash. Caller holds ksm_mmlist_lock. */
+static void slot_unhash(struct ksm_mm_slot *slot)
 {
-	kmem_cache_free(ksm_slot_cache, slot);
+	hash_del(&slot->slot.hash);
+	list_del(&slot->slot.mm_node);
 }
 
-/**
- * ksm_slot_lookup() - the slot of an mm
- * @mm: the mm
- *
- * Caller holds ksm_mmlist_lock.
- *
- * Return: the slot, or NULL if @mm is not registered.
- */
-struct ksm_mm_slot *ksm_slot_lookup(struct mm_struct *mm)
-{
-	struct ksm_mm_slot *slot;
-
-	hash_for_each_possible(ksm_slot_hash, slot, hash, (unsigned long)mm)
-		if (slot->mm == mm)
-			return slot;
-	return NULL;
-}
-
-/**
- * ksm_slot_hash_add() - enter a slot in the mm hash
- * @slot: the slot
- * @mm: its mm
- *
- * Caller holds ksm_mmlist_lock.
- */
-void ksm_slot_hash_add(struct ksm_mm_slot *slot, struct mm_struct *mm)
-{
-	slot->mm = mm;
-	hash_add(ksm_slot_hash, &slot->hash, (unsigned long)mm);
-}
-
-/**
- * ksm_slot_unhash() - take a slot off the scan list and the hash
- * @slot: the slot
- *
- * Caller holds ksm_mmlist_lock.
- */
-void ksm_slot_unhash(struct ksm_mm_slot *slot)
-{
-	hash_del(&slot->hash);
-	list_del(&slot->link);
-}
-
-/**
- * ksm_item_alloc() - a new item for @addr in @mm
- * @mm: the mm
- * @addr: page-aligned address
- *
- * Return: the item (not yet on any list) or NULL.
- */
-struct ksm_rmap_item *ksm_item_alloc(struct mm_struct *mm, unsigned long addr)
-{
-	struct ksm_rmap_item *item;
-
-	item = kmem_cache_zalloc(ksm_item_cache,
-				 GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
-	if (!item)
-		return NULL;
-	item->mm = mm;
-	item->addr = addr;
-	ksm_nr_items++;
-	mm->ksm_rmap_items++;
-	return item;
-}
-
-/**
- * ksm_item_free() - free an unlinked item
- * @item: the item
- */
-void ksm_item_free(struct ksm_rmap_item *item)
-{
-	ksm_nr_items--;
-	item->mm->ksm_rmap_items--;
-	kmem_cache_free(ksm_item_cache, item);
-}
-
-/**
- * ksm_item_unlink() - take an item out of whichever tree it is in
- * @item: the item
- *
- * It also leaves the queue of second looks, if it was on it.
- */
-void ksm_item_unlink(struct ksm_rmap_item *item)
-{
-	ksm_recheck_forget(item);
-	if (item->addr & KSM_ITEM_STABLE)
-		ksm_stable_remove_item(item);
-	else
-		ksm_unstable_remove_item(item);
-	cond_resched();
-}
-
-/**
- * ksm_free_items_from() - free the items from @pos to the end of the list
- * @pos: link to the first item to free; set to NULL
- */
-void ksm_free_items_from(struct ksm_rmap_item **pos)
+/* Free the items from @pos to the end of the list; *@pos becomes NULL. */
+static void free_items_from(struct ksm_rmap_item **pos)
 {
 	struct ksm_rmap_item *item;
 
@@ -220,6 +105,97 @@ void ksm_free_items_from(struct ksm_rmap_item **pos)
 		ksm_item_unlink(item);
 		ksm_item_free(item);
 	}
+}
+
+/**
+ * ksm_register_mm() - put an mm on ksmd's list
+ * @mm: the mm, not registered yet
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int ksm_register_mm(struct mm_struct *mm)
+{
+	struct ksm_mm_slot *slot = mm_slot_alloc(ksm_slot_cache);
+	struct ksm_mm_slot *before;
+	struct mm_slot *ms;
+	bool was_idle;
+
+	if (!slot)
+		return -ENOMEM;
+
+	was_idle = no_mm_registered();
+	ms = &slot->slot;
+	spin_lock(&ksm_mmlist_lock);
+	mm_slot_insert(ksm_slot_hash, mm, ms);
+	/*
+	 * Normally the new mm goes just behind the cursor, so that a fork
+	 * followed by exec is gone before ksmd gets to it. While everything
+	 * is being unmerged it must go where the unmerge has yet to pass.
+	 */
+	before = (READ_ONCE(ksm_knobs.run) & KSM_RUN_UNMERGE) ? &ksm_mm_head :
+								 ksm_cursor.slot;
+	list_add_tail(&slot->slot.mm_node, &before->slot.mm_node);
+	spin_unlock(&ksm_mmlist_lock);
+
+	mmgrab(mm);
+	set_bit(MMF_VM_MERGEABLE, &mm->flags);
+	if (was_idle)
+		ksm_wake_ksmd();
+	return 0;
+}
+
+/**
+ * ksm_unregister_mm() - an mm with MMF_VM_MERGEABLE is being torn down
+ * @mm: the mm (mm_users already zero)
+ *
+ * A slot with no items, away from the cursor, is freed at once. Otherwise
+ * ksmd frees it on its next visit; taking mmap_lock for writing here waits
+ * until ksmd is out of the mm's page tables before they are freed.
+ */
+void ksm_unregister_mm(struct mm_struct *mm)
+{
+	struct ksm_mm_slot *slot;
+	bool free_now = false;
+
+	spin_lock(&ksm_mmlist_lock);
+	slot = slot_lookup(mm);
+	if (slot && slot != ksm_cursor.slot) {
+		if (!slot->items) {
+			slot_unhash(slot);
+			free_now = true;
+		} else {
+			/* Let ksmd reach it next. */
+			list_move(&slot->slot.mm_node,
+				  &ksm_cursor.slot->slot.mm_node);
+		}
+	}
+	spin_unlock(&ksm_mmlist_lock);
+
+	if (free_now) {
+		mm_slot_free(ksm_slot_cache, slot);
+		clear_bit(MMF_VM_MERGE_ANY, &mm->flags);
+		clear_bit(MMF_VM_MERGEABLE, &mm->flags);
+		mmdrop(mm);
+	} else if (slot) {
+		mmap_write_lock(mm);
+		mmap_write_unlock(mm);
+	}
+}
+
+/**
+ * ksm_wake_ksmd() - ksmd may have work now (run = 1, a new mm)
+ */
+void ksm_wake_ksmd(void)
+{
+	wake_up_interruptible(&ksm_thread_wait);
+}
+
+/**
+ * ksm_nap_changed() - sleep_millisecs changed: end ksmd's nap
+ */
+void ksm_nap_changed(void)
+{
+	wake_up_interruptible(&ksm_iter_wait);
 }
 
 /*
@@ -231,10 +207,10 @@ void ksm_free_items_from(struct ksm_rmap_item **pos)
  */
 static void forget_slot(struct ksm_mm_slot *slot, bool all)
 {
-	struct mm_struct *mm = slot->mm;
+	struct mm_struct *mm = slot->slot.mm;
 
-	ksm_slot_unhash(slot);
-	ksm_slot_free(slot);
+	slot_unhash(slot);
+	mm_slot_free(ksm_slot_cache, slot);
 	clear_bit(MMF_VM_MERGEABLE, &mm->flags);
 	if (all)
 		clear_bit(MMF_VM_MERGE_ANY, &mm->flags);
@@ -292,10 +268,10 @@ void ksm_note_new_candidates(struct mm_struct *mm)
 	struct ksm_mm_slot *slot;
 
 	spin_lock(&ksm_mmlist_lock);
-	slot = ksm_slot_lookup(mm);
+	slot = slot_lookup(mm);
 	if (slot)
 		WRITE_ONCE(slot->fresh_until,
-			   READ_ONCE(ksm_cursor.seqnr) + KSM_FRESH_ROUNDS);
+			   ksm_count(KSM_FULL_SCANS) + KSM_FRESH_ROUNDS);
 	spin_unlock(&ksm_mmlist_lock);
 }
 
@@ -321,9 +297,9 @@ static bool smart_skip(struct ksm_mm_slot *slot, struct page *page,
 {
 	unsigned int age, skips;
 
-	if (!ksm_smart_scan || PageKsm(page) ||
+	if (!READ_ONCE(ksm_knobs.smart_scan) || PageKsm(page) ||
 	    (item->addr & KSM_ITEM_STABLE) ||
-	    ksm_cursor.seqnr < READ_ONCE(slot->fresh_until))
+	    ksm_count(KSM_FULL_SCANS) < READ_ONCE(slot->fresh_until))
 		return false;
 
 	age = (item->addr & KSM_ITEM_AGE_MASK) >> KSM_ITEM_AGE_SHIFT;
@@ -338,7 +314,7 @@ static bool smart_skip(struct ksm_mm_slot *slot, struct page *page,
 		return false;
 	}
 	item->addr -= 1UL << KSM_ITEM_SKIP_SHIFT;
-	ksm_pages_skipped++;
+	ksm_count_add(KSM_PAGES_SKIPPED, 1);
 	ksm_item_unlink(item);
 	return true;
 }
@@ -464,7 +440,7 @@ static const struct mm_walk_ops anon_page_walk_ops = {
 static void round_start(void)
 {
 	ksm_advisor_round_start();
-	trace_ksm_start_scan(ksm_cursor.seqnr, ksm_nr_items);
+	trace_ksm_start_scan(ksm_count(KSM_FULL_SCANS), ksm_count(KSM_ITEMS));
 	/*
 	 * Pages sitting in per-cpu LRU batches carry an extra reference
 	 * that makes the write-protect check fail: flush them once a round.
@@ -477,7 +453,8 @@ static void round_start(void)
 static void round_end(void)
 {
 	ksm_advisor_round_end();
-	trace_ksm_stop_scan(ksm_cursor.seqnr++, ksm_nr_items);
+	trace_ksm_stop_scan(ksm_count(KSM_FULL_SCANS), ksm_count(KSM_ITEMS));
+	ksm_count_add(KSM_FULL_SCANS, 1);
 }
 
 /*
@@ -488,7 +465,7 @@ static void round_end(void)
 static struct ksm_rmap_item *scan_mm(struct ksm_mm_slot *slot,
 				     struct page **pagep, bool *done)
 {
-	struct mm_struct *mm = slot->mm;
+	struct mm_struct *mm = slot->slot.mm;
 	struct ksm_rmap_item *item;
 	struct anon_page_hit hit;
 	struct vm_area_struct *vma;
@@ -560,13 +537,13 @@ static struct ksm_rmap_item *next_item(struct page **pagep)
 	struct mm_struct *mm;
 	bool done, drop;
 
-	if (list_empty(&ksm_mm_head.link))
+	if (no_mm_registered())
 		return NULL;
 
 	if (slot == &ksm_mm_head) {
 		round_start();
 		spin_lock(&ksm_mmlist_lock);
-		slot = list_next_entry(slot, link);
+		slot = next_slot(slot);
 		ksm_cursor.slot = slot;
 		spin_unlock(&ksm_mmlist_lock);
 		/* The last mm may have left since the test above. */
@@ -577,7 +554,7 @@ static struct ksm_rmap_item *next_item(struct page **pagep)
 	}
 
 	for (;;) {
-		mm = slot->mm;
+		mm = slot->slot.mm;
 		mmap_read_lock(mm);
 		if (!ksm_mm_exiting(mm)) {
 			item = scan_mm(slot, pagep, &done);
@@ -592,7 +569,7 @@ static struct ksm_rmap_item *next_item(struct page **pagep)
 			ksm_cursor.pos = &slot->items;
 		}
 		/* Items past the last page found have no page any more. */
-		ksm_free_items_from(ksm_cursor.pos);
+		free_items_from(ksm_cursor.pos);
 
 		/*
 		 * No VM_MERGEABLE vma left (or the mm is exiting): forget
@@ -601,7 +578,7 @@ static struct ksm_rmap_item *next_item(struct page **pagep)
 		 * may free it as soon as that lock is dropped.
 		 */
 		spin_lock(&ksm_mmlist_lock);
-		ksm_cursor.slot = list_next_entry(slot, link);
+		ksm_cursor.slot = next_slot(slot);
 		drop = !ksm_cursor.addr;
 		if (drop)
 			forget_slot(slot, false);
@@ -628,11 +605,23 @@ static struct ksm_rmap_item *next_item(struct page **pagep)
  */
 static void scan_batch(unsigned int budget)
 {
+	unsigned long now = jiffies;
 	struct ksm_rmap_item *item;
 	struct page *page;
 	unsigned int seen;
 
-	ksm_recheck_due(budget);
+	for (seen = 0; seen < budget && !freezing(current); seen++) {
+		item = ksm_recheck_next_due(now);
+		if (!item)
+			break;
+		/* NULL if the page went away: the next round frees the item. */
+		page = ksm_item_page(item);
+		if (page) {
+			ksm_cmp_and_merge(page, item, true);
+			put_page(page);
+		}
+		cond_resched();
+	}
 	for (seen = 0; seen < budget && !freezing(current); seen++) {
 		item = next_item(&page);
 		if (!item)
@@ -641,7 +630,7 @@ static void scan_batch(unsigned int budget)
 		put_page(page);
 		cond_resched();
 	}
-	ksm_pages_scanned += seen;
+	ksm_count_add(KSM_PAGES_SCANNED, seen);
 }
 
 /*
@@ -669,12 +658,19 @@ void ksm_lock_trees(void)
 	}
 }
 
+/**
+ * ksm_unlock_trees() - the end of ksm_lock_trees()
+ */
+void ksm_unlock_trees(void)
+{
+	mutex_unlock(&ksm_thread_mutex);
+}
+
 /* ksmd has work when run is 1, some mm is registered and no offline runs. */
 static bool ksmd_has_work(void)
 {
-	return READ_ONCE(ksm_run) == KSM_RUN_MERGE &&
-	       !READ_ONCE(ksm_offlining) &&
-	       !list_empty(&ksm_mm_head.link);
+	return READ_ONCE(ksm_knobs.run) == KSM_RUN_MERGE &&
+	       !READ_ONCE(ksm_offlining) && !no_mm_registered();
 }
 
 static int ksmd_fn(void *unused)
@@ -693,13 +689,13 @@ static int ksmd_fn(void *unused)
 		}
 		mutex_lock(&ksm_thread_mutex);
 		if (ksmd_has_work())
-			scan_batch(ksm_pages_to_scan);
+			scan_batch(READ_ONCE(ksm_knobs.pages_to_scan));
 		mutex_unlock(&ksm_thread_mutex);
 
 		/* A write to sleep_millisecs ends the nap early. */
-		ms = READ_ONCE(ksm_sleep_ms);
+		ms = READ_ONCE(ksm_knobs.sleep_ms);
 		wait_event_freezable_timeout(ksm_iter_wait,
-					     READ_ONCE(ksm_sleep_ms) != ms,
+					     READ_ONCE(ksm_knobs.sleep_ms) != ms,
 					     msecs_to_jiffies(ms));
 	}
 	return 0;
@@ -743,14 +739,19 @@ static int ksm_offline_notify(struct notifier_block *nb, unsigned long action,
 #endif
 
 /**
- * ksm_start_thread() - start ksmd (and watch memory going offline)
+ * ksm_scan_init() - create the slab cache of mm slots, start ksmd (and
+ * watch memory going offline)
  *
- * Return: 0 or the error of kthread_run().
+ * Return: 0, -ENOMEM or the error of kthread_run().
  */
-int __init ksm_start_thread(void)
+int __init ksm_scan_init(void)
 {
-	struct task_struct *t = kthread_run(ksmd_fn, NULL, "ksmd");
+	struct task_struct *t;
 
+	ksm_slot_cache = KMEM_CACHE(ksm_mm_slot, 0);
+	if (!ksm_slot_cache)
+		return -ENOMEM;
+	t = kthread_run(ksmd_fn, NULL, "ksmd");
 	if (IS_ERR(t))
 		return PTR_ERR(t);
 #ifdef CONFIG_MEMORY_HOTREMOVE
@@ -781,7 +782,7 @@ static void abandon_unstable_from(struct ksm_mm_slot *slot)
 			cond_resched();
 		}
 		spin_lock(&ksm_mmlist_lock);
-		slot = list_next_entry(slot, link);
+		slot = next_slot(slot);
 		ksm_cursor.slot = slot;
 		spin_unlock(&ksm_mmlist_lock);
 	}
@@ -791,7 +792,7 @@ static void abandon_unstable_from(struct ksm_mm_slot *slot)
 /**
  * ksm_unmerge_all() - unshare all KSM pages and free all items (run = 2)
  *
- * Called with ksm_thread_mutex held. mm slots stay registered; those of
+ * Called under ksm_lock_trees(). mm slots stay registered; those of
  * exiting mms are freed.
  *
  * Return: 0, or the error that stopped the unmerge (-ENOMEM, -ERESTARTSYS).
@@ -805,14 +806,14 @@ int ksm_unmerge_all(void)
 	int err = 0;
 
 	spin_lock(&ksm_mmlist_lock);
-	slot = list_first_entry(&ksm_mm_head.link, struct ksm_mm_slot, link);
+	slot = next_slot(&ksm_mm_head);
 	ksm_cursor.slot = slot;
 	spin_unlock(&ksm_mmlist_lock);
 
 	while (slot != &ksm_mm_head) {
-		VMA_ITERATOR(vmi, slot->mm, 0);
+		VMA_ITERATOR(vmi, slot->slot.mm, 0);
 
-		mm = slot->mm;
+		mm = slot->slot.mm;
 		mmap_read_lock(mm);
 		if (!ksm_mm_exiting(mm)) {
 			for_each_vma(vmi, vma) {
@@ -825,13 +826,13 @@ int ksm_unmerge_all(void)
 					goto failed;
 			}
 		}
-		ksm_free_items_from(&slot->items);
+		free_items_from(&slot->items);
 		mmap_read_unlock(mm);
 		/* Full scans count from 0 again: so must fresh rounds. */
 		WRITE_ONCE(slot->fresh_until, 0);
 
 		spin_lock(&ksm_mmlist_lock);
-		ksm_cursor.slot = list_next_entry(slot, link);
+		ksm_cursor.slot = next_slot(slot);
 		drop = ksm_mm_exiting(mm);
 		if (drop)
 			forget_slot(slot, true);
@@ -844,7 +845,7 @@ int ksm_unmerge_all(void)
 	/* Unmapped KSM folios may linger; they are not an error here. */
 	ksm_stable_remove_all();
 	ksm_unstable_reset();
-	ksm_cursor.seqnr = 0;
+	WRITE_ONCE(ksm_counters[KSM_FULL_SCANS], 0);
 	return 0;
 
 failed:

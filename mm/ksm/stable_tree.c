@@ -18,6 +18,7 @@
 #include <linux/ksm.h>
 #include <linux/slab.h>
 #include <linux/jiffies.h>
+#include <linux/nodemask.h>
 #include <linux/sched.h>
 #include <trace/events/ksm.h>
 
@@ -25,15 +26,46 @@
 
 static struct kmem_cache *ksm_node_cache;
 
+static struct rb_root single_root = RB_ROOT;
+/* The trees: one, or one per NUMA node once merge_across_nodes was 0. */
+static struct rb_root *stable_roots = &single_root;
+static int nr_roots = 1;
+
 /**
- * ksm_stable_cache_init() - create the slab cache of stable nodes
+ * ksm_stable_init() - create the slab cache of stable nodes
  *
  * Return: 0 or -ENOMEM.
  */
-int __init ksm_stable_cache_init(void)
+int __init ksm_stable_init(void)
 {
 	ksm_node_cache = KMEM_CACHE(ksm_stable_node, 0);
 	return ksm_node_cache ? 0 : -ENOMEM;
+}
+
+/**
+ * ksm_stable_trees_per_node() - have one stable tree per NUMA node
+ *
+ * For merge_across_nodes = 0, which is only set while the trees are
+ * empty: the roots are allocated on the first call and kept.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int ksm_stable_trees_per_node(void)
+{
+	struct rb_root *roots;
+	int nid;
+
+	if (nr_roots == nr_node_ids)
+		return 0;
+	roots = kcalloc(nr_node_ids, sizeof(*roots), GFP_KERNEL);
+	if (!roots)
+		return -ENOMEM;
+	for (nid = 0; nid < nr_node_ids; nid++)
+		roots[nid] = RB_ROOT;
+	roots[0] = single_root;
+	stable_roots = roots;
+	nr_roots = nr_node_ids;
+	return 0;
 }
 
 static struct ksm_stable_node *node_alloc(void)
@@ -48,57 +80,20 @@ static void node_free(struct ksm_stable_node *node)
 	kmem_cache_free(ksm_node_cache, node);
 }
 
-/**
- * ksm_node_can_share() - may one more mapping (plus @extra) use this node?
- * @node: a plain or dup stable node
- * @extra: mappings already promised beyond the one being added
- *
- * A node whose last mapping went away is not worth merging into: its
- * folio is about to be freed.
- *
- * Return: true if the node is a candidate for another mapping.
+/*
+ * May one more mapping (plus @extra already promised) use this plain or
+ * dup node? A node whose last mapping went away is not worth merging
+ * into: its folio is about to be freed.
  */
-bool ksm_node_can_share(const struct ksm_stable_node *node, int extra)
+static bool node_can_share(const struct ksm_stable_node *node, int extra)
 {
 	return node->nr_items > 0 &&
-	       node->nr_items + extra < ksm_max_page_sharing;
-}
-
-/**
- * ksm_chain_dups_needed() - KSM folios needed for a number of mappings
- * @mappings: mappings of one content
- * @max_sharing: the max_page_sharing limit
- *
- * Return: how many KSM folios hold @mappings when each takes at most
- * @max_sharing of them.
- */
-int ksm_chain_dups_needed(unsigned long mappings, int max_sharing)
-{
-	if (max_sharing < 2)
-		return -EINVAL;
-	return DIV_ROUND_UP(mappings, (unsigned long)max_sharing);
-}
-
-/**
- * ksm_items_to_pages() - pages_shared/pages_sharing of one node
- * @nr_items: number of mappings of the node
- * @shared: incremented by the node's contribution to pages_shared
- * @sharing: incremented by the node's contribution to pages_sharing
- *
- * Return: @nr_items, for convenience.
- */
-int ksm_items_to_pages(int nr_items, int *shared, int *sharing)
-{
-	if (nr_items > 0) {
-		*shared += 1;
-		*sharing += nr_items - 1;
-	}
-	return nr_items;
+	       node->nr_items + extra < READ_ONCE(ksm_knobs.max_page_sharing);
 }
 
 static struct rb_root *node_root(struct ksm_stable_node *node)
 {
-	return ksm_stable_roots + node->nid;
+	return stable_roots + node->nid;
 }
 
 /*
@@ -111,10 +106,8 @@ static void item_leave_node(struct ksm_rmap_item *item,
 {
 	trace_ksm_remove_rmap_item(node->kpfn, item, item->mm);
 	hlist_del(&item->link);
-	if (--node->nr_items)
-		ksm_pages_sharing--;
-	else
-		ksm_pages_shared--;
+	ksm_count_add(--node->nr_items ? KSM_PAGES_SHARING : KSM_PAGES_SHARED,
+		      -1);
 	item->mm->ksm_merging_pages--;
 	put_anon_vma(item->anon_vma);
 	item->anon_vma = NULL;
@@ -144,7 +137,7 @@ static void node_drop(struct ksm_stable_node *node)
 	if (node->kind == KSM_NODE_DUP) {
 		hlist_del(&node->dup_link);
 		node->chain->nr_items--;
-		ksm_dups--;
+		ksm_count_add(KSM_DUPS, -1);
 	} else {
 		rb_erase(&node->rb, node_root(node));
 	}
@@ -221,7 +214,7 @@ static void chain_free(struct ksm_stable_node *chain, struct rb_root *root)
 {
 	rb_erase(&chain->rb, root);
 	node_free(chain);
-	ksm_chains--;
+	ksm_count_add(KSM_CHAINS, -1);
 }
 
 /*
@@ -243,7 +236,7 @@ static struct folio *chain_pick(struct ksm_stable_node **nodep,
 	struct hlist_node *tmp;
 
 	if (prune && time_before(jiffies, chain->prune_time +
-				 msecs_to_jiffies(ksm_chain_prune_ms)))
+				 msecs_to_jiffies(READ_ONCE(ksm_knobs.chain_prune_ms))))
 		prune = false;
 	if (prune)
 		chain->prune_time = jiffies;
@@ -253,8 +246,8 @@ static struct folio *chain_pick(struct ksm_stable_node **nodep,
 		folio = ksm_node_folio(dup, KSM_NOLOCK);
 		if (!folio)
 			continue;
-		if (best && !(ksm_node_can_share(dup, 0) &&
-			      (!ksm_node_can_share(best, 0) ||
+		if (best && !(node_can_share(dup, 0) &&
+			      (!node_can_share(best, 0) ||
 			       dup->nr_items > best->nr_items))) {
 			folio_put(folio);
 			continue;
@@ -263,7 +256,7 @@ static struct folio *chain_pick(struct ksm_stable_node **nodep,
 			folio_put(best_folio);
 		best = dup;
 		best_folio = folio;
-		if (!prune && ksm_node_can_share(best, 0))
+		if (!prune && node_can_share(best, 0))
 			break;
 	}
 
@@ -276,15 +269,15 @@ static struct folio *chain_pick(struct ksm_stable_node **nodep,
 	if (hlist_is_singular_node(&best->dup_link, &chain->hlist)) {
 		/* Only one folio of this content left: no chain needed. */
 		hlist_del(&best->dup_link);
-		ksm_dups--;
+		ksm_count_add(KSM_DUPS, -1);
 		best->kind = KSM_NODE_PLAIN;
 		best->nid = chain->nid;
 		rb_replace_node(&chain->rb, &best->rb, root);
 		node_free(chain);
-		ksm_chains--;
+		ksm_count_add(KSM_CHAINS, -1);
 		*nodep = best;
 	} else if (chain->hlist.first != &best->dup_link &&
-		   ksm_node_can_share(best, 1)) {
+		   node_can_share(best, 1)) {
 		/* Keep a dup with room at the head for the next search. */
 		hlist_del(&best->dup_link);
 		hlist_add_head(&best->dup_link, &chain->hlist);
@@ -338,7 +331,7 @@ static bool refile_migrated(struct folio *folio, struct ksm_stable_node *node)
 struct folio *ksm_stable_search(struct page *page, u64 csum, u64 domain)
 {
 	int nid = ksm_tree_of_pfn(page_to_pfn(page));
-	struct rb_root *root = ksm_stable_roots + nid;
+	struct rb_root *root = stable_roots + nid;
 	struct ksm_stable_node *node, *dup;
 	struct rb_node *cur;
 	struct folio *folio;
@@ -378,7 +371,7 @@ restart:
 			folio_put(folio);
 			goto restart;
 		}
-		if (!ksm_node_can_share(dup, 0)) {
+		if (!node_can_share(dup, 0)) {
 			/* All full: the unstable tree will make a new dup. */
 			folio_put(folio);
 			return NULL;
@@ -413,7 +406,7 @@ restart:
 static int node_link(struct ksm_stable_node *node, struct folio *kfolio,
 		     struct ksm_stable_node **spare)
 {
-	struct rb_root *root = ksm_stable_roots + node->nid;
+	struct rb_root *root = stable_roots + node->nid;
 	struct ksm_stable_node *other = NULL, *dup, *chain;
 	struct rb_node **link, *parent;
 	struct folio *folio;
@@ -468,18 +461,18 @@ restart:
 		chain->nr_items = 0;
 		chain->prune_time = jiffies;
 		rb_replace_node(&other->rb, &chain->rb, root);
-		ksm_chains++;
+		ksm_count_add(KSM_CHAINS, 1);
 		other->kind = KSM_NODE_DUP;
 		other->chain = chain;
 		hlist_add_head(&other->dup_link, &chain->hlist);
 		chain->nr_items++;
-		ksm_dups++;
+		ksm_count_add(KSM_DUPS, 1);
 	}
 	node->kind = KSM_NODE_DUP;
 	node->chain = chain;
 	hlist_add_head(&node->dup_link, &chain->hlist);
 	chain->nr_items++;
-	ksm_dups++;
+	ksm_count_add(KSM_DUPS, 1);
 	return 0;
 }
 
@@ -548,7 +541,7 @@ void ksm_stable_refile(struct folio *kfolio, struct ksm_stable_node *node)
 		chain = node->chain;
 		hlist_del(&node->dup_link);
 		chain->nr_items--;
-		ksm_dups--;
+		ksm_count_add(KSM_DUPS, -1);
 		if (hlist_empty(&chain->hlist))
 			chain_free(chain, node_root(chain));
 	} else {
@@ -568,10 +561,8 @@ void ksm_stable_refile(struct folio *kfolio, struct ksm_stable_node *node)
 void ksm_stable_append(struct ksm_rmap_item *item,
 		       struct ksm_stable_node *node)
 {
-	if (node->nr_items++)
-		ksm_pages_sharing++;
-	else
-		ksm_pages_shared++;
+	ksm_count_add(node->nr_items++ ? KSM_PAGES_SHARING : KSM_PAGES_SHARED,
+		      1);
 	item->snode = node;
 	item->addr |= KSM_ITEM_STABLE;
 	hlist_add_head(&item->link, &node->hlist);
@@ -635,8 +626,8 @@ int ksm_stable_remove_all(void)
 	struct rb_node *cur, *next;
 	int nid, err = 0;
 
-	for (nid = 0; nid < ksm_nr_trees; nid++) {
-		for (cur = rb_first(ksm_stable_roots + nid); cur; cur = next) {
+	for (nid = 0; nid < nr_roots; nid++) {
+		for (cur = rb_first(stable_roots + nid); cur; cur = next) {
 			next = rb_next(cur);
 			node = rb_entry(cur, struct ksm_stable_node, rb);
 			if (node->kind != KSM_NODE_CHAIN) {
@@ -652,7 +643,7 @@ int ksm_stable_remove_all(void)
 				cond_resched();
 			}
 			if (hlist_empty(&node->hlist))
-				chain_free(node, ksm_stable_roots + nid);
+				chain_free(node, stable_roots + nid);
 		}
 	}
 	return err;
@@ -672,7 +663,7 @@ static bool pfn_in(unsigned long pfn, unsigned long start, unsigned long end)
  * use has been migrated out of it (and its node's kpfn moved along), so a
  * node still naming a pfn inside is stale. Its struct page is about to be
  * freed with the memory map, so the node is dropped without looking at the
- * folio. Caller holds ksm_thread_mutex, and nobody has walked the trees
+ * folio. Caller holds ksmd's mutex, and nobody has walked the trees
  * since the range started going offline.
  */
 void ksm_stable_prune_pfns(unsigned long start_pfn, unsigned long end_pfn)
@@ -682,8 +673,8 @@ void ksm_stable_prune_pfns(unsigned long start_pfn, unsigned long end_pfn)
 	struct rb_node *cur, *next;
 	int nid;
 
-	for (nid = 0; nid < ksm_nr_trees; nid++) {
-		for (cur = rb_first(ksm_stable_roots + nid); cur; cur = next) {
+	for (nid = 0; nid < nr_roots; nid++) {
+		for (cur = rb_first(stable_roots + nid); cur; cur = next) {
 			next = rb_next(cur);
 			node = rb_entry(cur, struct ksm_stable_node, rb);
 			cond_resched();
@@ -698,7 +689,7 @@ void ksm_stable_prune_pfns(unsigned long start_pfn, unsigned long end_pfn)
 					node_drop(dup);
 			}
 			if (hlist_empty(&node->hlist))
-				chain_free(node, ksm_stable_roots + nid);
+				chain_free(node, stable_roots + nid);
 		}
 	}
 }

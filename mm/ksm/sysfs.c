@@ -14,26 +14,6 @@
 
 #include "ksm_internal.h"
 
-unsigned long ksm_run = KSM_RUN_STOP;
-unsigned int ksm_pages_to_scan = 100;
-unsigned int ksm_sleep_ms = 20;
-bool ksm_use_zero_pages;
-int ksm_max_page_sharing = 256;
-unsigned int ksm_chain_prune_ms = 2000;
-bool ksm_smart_scan = true;
-u64 ksm_zero_csum __read_mostly;
-
-#ifdef CONFIG_NUMA
-unsigned long ksm_merge_across_nodes = 1;
-#endif
-int ksm_nr_trees = 1;
-int ksm_nr_roots = 1;
-
-static struct rb_root single_stable_root = RB_ROOT;
-static struct rb_root single_unstable_root = RB_ROOT;
-struct rb_root *ksm_stable_roots = &single_stable_root;
-struct rb_root *ksm_unstable_roots = &single_unstable_root;
-
 #ifdef CONFIG_SYSFS
 
 /*
@@ -151,18 +131,18 @@ static struct ksm_knob knob_##_name = {					\
 
 static int apply_sleep(unsigned long val)
 {
-	WRITE_ONCE(ksm_sleep_ms, val);
+	WRITE_ONCE(ksm_knobs.sleep_ms, val);
 	/* ksmd's nap ends early when the value changes. */
-	wake_up_interruptible(&ksm_iter_wait);
+	ksm_nap_changed();
 	return 0;
 }
 
 static int apply_pages_to_scan(unsigned long val)
 {
 	/* The advisor owns the value while it is active. */
-	if (ksm_advisor != KSM_ADVISOR_NONE)
+	if (READ_ONCE(ksm_knobs.advisor) != KSM_ADVISOR_NONE)
 		return -EINVAL;
-	WRITE_ONCE(ksm_pages_to_scan, val);
+	WRITE_ONCE(ksm_knobs.pages_to_scan, val);
 	return 0;
 }
 
@@ -171,47 +151,48 @@ static int apply_run(unsigned long val)
 	int err = 0;
 
 	ksm_lock_trees();
-	if (ksm_run != val) {
-		ksm_run = val;
+	if (ksm_knobs.run != val) {
+		WRITE_ONCE(ksm_knobs.run, val);
 		if (val == KSM_RUN_UNMERGE) {
 			/* Unmerging allocates: be the OOM killer's pick. */
 			set_current_oom_origin();
 			err = ksm_unmerge_all();
 			clear_current_oom_origin();
 			if (err)
-				ksm_run = KSM_RUN_STOP;
+				WRITE_ONCE(ksm_knobs.run, KSM_RUN_STOP);
 		}
 	}
-	mutex_unlock(&ksm_thread_mutex);
+	ksm_unlock_trees();
 
 	if (val == KSM_RUN_MERGE)
-		wake_up_interruptible(&ksm_thread_wait);
+		ksm_wake_ksmd();
 	return err;
 }
 
 /*
  * Knobs that shape the stable trees may change only while the trees hold
  * no KSM page. Stale nodes (folios nobody maps) are dropped first. Called
- * with ksm_thread_mutex held.
+ * under ksm_lock_trees().
  */
 static int stable_trees_busy(void)
 {
-	return ksm_pages_shared || ksm_stable_remove_all() ? -EBUSY : 0;
+	return ksm_count(KSM_PAGES_SHARED) || ksm_stable_remove_all() ?
+	       -EBUSY : 0;
 }
 
 static int apply_max_page_sharing(unsigned long val)
 {
 	int err = 0;
 
-	if (READ_ONCE(ksm_max_page_sharing) == val)
+	if (READ_ONCE(ksm_knobs.max_page_sharing) == val)
 		return 0;
 	ksm_lock_trees();
-	if (ksm_max_page_sharing != val) {
+	if (ksm_knobs.max_page_sharing != val) {
 		err = stable_trees_busy();
 		if (!err)
-			ksm_max_page_sharing = val;
+			WRITE_ONCE(ksm_knobs.max_page_sharing, val);
 	}
-	mutex_unlock(&ksm_thread_mutex);
+	ksm_unlock_trees();
 	return err;
 }
 
@@ -225,12 +206,12 @@ static int apply_merge_across_cgroups(unsigned long val)
 	int err = 0;
 
 	ksm_lock_trees();
-	if (ksm_merge_across_cgroups != val) {
+	if (ksm_knobs.merge_across_cgroups != val) {
 		err = stable_trees_busy();
 		if (!err)
-			WRITE_ONCE(ksm_merge_across_cgroups, val);
+			WRITE_ONCE(ksm_knobs.merge_across_cgroups, val);
 	}
-	mutex_unlock(&ksm_thread_mutex);
+	ksm_unlock_trees();
 	return err;
 }
 
@@ -239,87 +220,71 @@ static int apply_cgroup_domain_depth(unsigned long val)
 	int err = 0;
 
 	ksm_lock_trees();
-	if (ksm_cgroup_domain_depth != val) {
+	if (ksm_knobs.cgroup_domain_depth != val) {
 		err = stable_trees_busy();
 		if (!err)
-			WRITE_ONCE(ksm_cgroup_domain_depth, val);
+			WRITE_ONCE(ksm_knobs.cgroup_domain_depth, val);
 	}
-	mutex_unlock(&ksm_thread_mutex);
+	ksm_unlock_trees();
 	return err;
 }
 
-KSM_KNOB(merge_across_cgroups, ksm_merge_across_cgroups, KNOB_BOOL, 0, 1,
+KSM_KNOB(merge_across_cgroups, ksm_knobs.merge_across_cgroups, KNOB_BOOL, 0, 1,
 	 apply_merge_across_cgroups, 0);
-KSM_KNOB(cgroup_domain_depth, ksm_cgroup_domain_depth, KNOB_UINT, 0,
+KSM_KNOB(cgroup_domain_depth, ksm_knobs.cgroup_domain_depth, KNOB_UINT, 0,
 	 INT_MAX, apply_cgroup_domain_depth, 0);
 #endif
 
 #ifdef CONFIG_NUMA
-/* Per-node roots: allocated on the first switch to per-node trees. */
-static int ensure_node_roots(void)
-{
-	struct rb_root *roots;
-
-	if (ksm_stable_roots != &single_stable_root)
-		return 0;
-	roots = kcalloc(2 * nr_node_ids, sizeof(*roots), GFP_KERNEL);
-	if (!roots)
-		return -ENOMEM;
-	/* RB_ROOT is all zeroes; the unstable tree keeps its content. */
-	roots[nr_node_ids] = single_unstable_root;
-	ksm_stable_roots = roots;
-	ksm_unstable_roots = roots + nr_node_ids;
-	ksm_nr_roots = nr_node_ids;
-	return 0;
-}
-
 static int apply_merge_across_nodes(unsigned long val)
 {
 	int err = 0;
 
 	ksm_lock_trees();
-	if (ksm_merge_across_nodes != val) {
+	if (ksm_knobs.merge_across_nodes != val) {
 		err = stable_trees_busy();
+		/* Per-node roots are allocated on the first switch to them. */
+		if (!err && !val)
+			err = ksm_stable_trees_per_node();
+		if (!err && !val)
+			err = ksm_unstable_trees_per_node();
 		if (!err)
-			err = ensure_node_roots();
-		if (!err) {
-			ksm_merge_across_nodes = val;
-			ksm_nr_trees = val ? 1 : nr_node_ids;
-		}
+			WRITE_ONCE(ksm_knobs.merge_across_nodes, val);
 	}
-	mutex_unlock(&ksm_thread_mutex);
+	ksm_unlock_trees();
 	return err;
 }
 
-KSM_KNOB(merge_across_nodes, ksm_merge_across_nodes, KNOB_ULONG, 0, 1,
+KSM_KNOB(merge_across_nodes, ksm_knobs.merge_across_nodes, KNOB_ULONG, 0, 1,
 	 apply_merge_across_nodes, KNOB_RAW_ERRNO);
 #endif
 
-KSM_KNOB(run, ksm_run, KNOB_ULONG, 0, KSM_RUN_UNMERGE, apply_run, 0);
-KSM_KNOB(pages_to_scan, ksm_pages_to_scan, KNOB_UINT, 0, UINT_MAX,
+KSM_KNOB(run, ksm_knobs.run, KNOB_ULONG, 0, KSM_RUN_UNMERGE, apply_run, 0);
+KSM_KNOB(pages_to_scan, ksm_knobs.pages_to_scan, KNOB_UINT, 0, UINT_MAX,
 	 apply_pages_to_scan, 0);
-KSM_KNOB(sleep_millisecs, ksm_sleep_ms, KNOB_UINT, 0, UINT_MAX,
+KSM_KNOB(sleep_millisecs, ksm_knobs.sleep_ms, KNOB_UINT, 0, UINT_MAX,
 	 apply_sleep, 0);
 /* A KSM page starts out with two mappings: less makes no sense. */
-KSM_KNOB(max_page_sharing, ksm_max_page_sharing, KNOB_INT, 2, INT_MAX,
+KSM_KNOB(max_page_sharing, ksm_knobs.max_page_sharing, KNOB_INT, 2, INT_MAX,
 	 apply_max_page_sharing, KNOB_RAW_ERRNO);
-KSM_KNOB(use_zero_pages, ksm_use_zero_pages, KNOB_BOOL, 0, 1, NULL, 0);
-KSM_KNOB(smart_scan, ksm_smart_scan, KNOB_BOOL, 0, 1, NULL, 0);
-KSM_KNOB(stable_node_chains_prune_millisecs, ksm_chain_prune_ms, KNOB_UINT,
+KSM_KNOB(use_zero_pages, ksm_knobs.use_zero_pages, KNOB_BOOL, 0, 1, NULL, 0);
+KSM_KNOB(smart_scan, ksm_knobs.smart_scan, KNOB_BOOL, 0, 1, NULL, 0);
+KSM_KNOB(stable_node_chains_prune_millisecs, ksm_knobs.chain_prune_ms,
+	 KNOB_UINT,
 	 0, UINT_MAX, NULL, 0);
-KSM_KNOB(advisor_max_cpu, ksm_advisor_max_cpu, KNOB_UINT, 0, UINT_MAX,
+KSM_KNOB(advisor_max_cpu, ksm_knobs.advisor_max_cpu, KNOB_UINT, 0, UINT_MAX,
 	 NULL, 0);
-KSM_KNOB(advisor_min_pages_to_scan, ksm_advisor_min_pages, KNOB_ULONG, 0,
+KSM_KNOB(advisor_min_pages_to_scan, ksm_knobs.advisor_min_pages, KNOB_ULONG, 0,
 	 ULONG_MAX, NULL, 0);
-KSM_KNOB(advisor_max_pages_to_scan, ksm_advisor_max_pages, KNOB_ULONG, 0,
+KSM_KNOB(advisor_max_pages_to_scan, ksm_knobs.advisor_max_pages, KNOB_ULONG, 0,
 	 ULONG_MAX, NULL, 0);
-KSM_KNOB(advisor_target_scan_time, ksm_advisor_target_scan_time, KNOB_ULONG,
+KSM_KNOB(advisor_target_scan_time, ksm_knobs.advisor_target_scan_time, KNOB_ULONG,
 	 1, ULONG_MAX, NULL, 0);
 
 static ssize_t advisor_mode_show(struct kobject *kobj,
 				 struct kobj_attribute *attr, char *buf)
 {
-	bool on = ksm_advisor == KSM_ADVISOR_SCAN_TIME;
+	bool on = READ_ONCE(ksm_knobs.advisor) == KSM_ADVISOR_SCAN_TIME;
 
 	return sysfs_emit(buf, "%s\n",
 			  on ? "none [scan-time]" : "[none] scan-time");
@@ -337,8 +302,8 @@ static ssize_t advisor_mode_store(struct kobject *kobj,
 		mode = KSM_ADVISOR_NONE;
 	else
 		return -EINVAL;
-	if (mode != ksm_advisor) {
-		ksm_advisor = mode;
+	if (mode != ksm_knobs.advisor) {
+		WRITE_ONCE(ksm_knobs.advisor, mode);
 		ksm_advisor_reset();
 	}
 	return count;
@@ -347,85 +312,71 @@ static ssize_t advisor_mode_store(struct kobject *kobj,
 static struct kobj_attribute advisor_mode_attr = __ATTR_RW(advisor_mode);
 
 /*
- * The counters, read without ksm_thread_mutex: a value may be a moment
- * old, and the derived ones are clamped so that they never read negative.
+ * The statistics: one read-only file per entry of this table, each either
+ * a counter of the core's table (ksm_counters[], read without a lock: a
+ * value may be a moment old) or a figure derived from them (of which
+ * pages_volatile is clamped at 0; general_profit may be negative, as in
+ * mainline). Sorted by name.
  */
-enum ksm_counter {
-	CNT_FULL_SCANS, CNT_GENERAL_PROFIT, CNT_ZERO_PAGES, CNT_SCANNED,
-	CNT_SHARED, CNT_SHARING, CNT_SKIPPED, CNT_UNSHARED, CNT_VOLATILE,
-	CNT_CHAINS, CNT_DUPS,
+enum ksm_derived {
+	KSM_GENERAL_PROFIT = KSM_NR_COUNTERS,
+	KSM_ZERO_PAGES,
+	KSM_PAGES_VOLATILE,
 };
 
-struct ksm_counter_attr {
+struct ksm_stat_attr {
 	struct kobj_attribute attr;
-	enum ksm_counter which;
+	int which;		/* an enum ksm_counter or enum ksm_derived */
 };
 
-static long counter_value(enum ksm_counter which)
+static long stat_value(int which)
 {
-	long items = READ_ONCE(ksm_nr_items);
+	long items = ksm_count(KSM_ITEMS);
 	long zero = atomic_long_read(&ksm_zero_pages);
 
 	switch (which) {
-	case CNT_FULL_SCANS:
-		return ksm_cursor.seqnr;
-	case CNT_GENERAL_PROFIT:
+	case KSM_GENERAL_PROFIT:
 		/* Pages saved, less what the items tracking them cost. */
-		return (ksm_pages_sharing + zero) * PAGE_SIZE -
+		return (ksm_count(KSM_PAGES_SHARING) + zero) * PAGE_SIZE -
 		       items * (long)sizeof(struct ksm_rmap_item);
-	case CNT_ZERO_PAGES:
+	case KSM_ZERO_PAGES:
 		return zero;
-	case CNT_SCANNED:
-		return ksm_pages_scanned;
-	case CNT_SHARED:
-		return ksm_pages_shared;
-	case CNT_SHARING:
-		return ksm_pages_sharing;
-	case CNT_SKIPPED:
-		return ksm_pages_skipped;
-	case CNT_UNSHARED:
-		return ksm_pages_unshared;
-	case CNT_VOLATILE:
-		return max(items - (long)(ksm_pages_shared +
-					  ksm_pages_sharing +
-					  ksm_pages_unshared), 0L);
-	case CNT_CHAINS:
-		return ksm_chains;
-	case CNT_DUPS:
-		return ksm_dups;
+	case KSM_PAGES_VOLATILE:
+		return max(items - (long)(ksm_count(KSM_PAGES_SHARED) +
+					  ksm_count(KSM_PAGES_SHARING) +
+					  ksm_count(KSM_PAGES_UNSHARED)), 0L);
 	}
-	return 0;
+	return ksm_count(which);
 }
 
-static ssize_t counter_show(struct kobject *kobj, struct kobj_attribute *attr,
-			    char *buf)
+static ssize_t stat_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
 {
-	const struct ksm_counter_attr *c =
-		container_of(attr, struct ksm_counter_attr, attr);
+	const struct ksm_stat_attr *st =
+		container_of(attr, struct ksm_stat_attr, attr);
 
-	return sysfs_emit(buf, "%ld\n", counter_value(c->which));
+	return sysfs_emit(buf, "%ld\n", stat_value(st->which));
 }
 
-#define KSM_COUNTER(_name, _which)					\
-static struct ksm_counter_attr counter_##_name = {			\
-	.attr = __ATTR(_name, 0444, counter_show, NULL),		\
-	.which = (_which),						\
-}
+#define KSM_STAT(_name, _which)						\
+	{ .attr = __ATTR(_name, 0444, stat_show, NULL), .which = (_which) }
 
-KSM_COUNTER(full_scans, CNT_FULL_SCANS);
-KSM_COUNTER(general_profit, CNT_GENERAL_PROFIT);
-KSM_COUNTER(ksm_zero_pages, CNT_ZERO_PAGES);
-KSM_COUNTER(pages_scanned, CNT_SCANNED);
-KSM_COUNTER(pages_shared, CNT_SHARED);
-KSM_COUNTER(pages_sharing, CNT_SHARING);
-KSM_COUNTER(pages_skipped, CNT_SKIPPED);
-KSM_COUNTER(pages_unshared, CNT_UNSHARED);
-KSM_COUNTER(pages_volatile, CNT_VOLATILE);
-KSM_COUNTER(stable_node_chains, CNT_CHAINS);
-KSM_COUNTER(stable_node_dups, CNT_DUPS);
+static struct ksm_stat_attr ksm_stats[] = {
+	KSM_STAT(full_scans, KSM_FULL_SCANS),
+	KSM_STAT(general_profit, KSM_GENERAL_PROFIT),
+	KSM_STAT(ksm_zero_pages, KSM_ZERO_PAGES),
+	KSM_STAT(pages_scanned, KSM_PAGES_SCANNED),
+	KSM_STAT(pages_shared, KSM_PAGES_SHARED),
+	KSM_STAT(pages_sharing, KSM_PAGES_SHARING),
+	KSM_STAT(pages_skipped, KSM_PAGES_SKIPPED),
+	KSM_STAT(pages_unshared, KSM_PAGES_UNSHARED),
+	KSM_STAT(pages_volatile, KSM_PAGES_VOLATILE),
+	KSM_STAT(stable_node_chains, KSM_CHAINS),
+	KSM_STAT(stable_node_dups, KSM_DUPS),
+};
 
-/* Knobs first, then the advisor's, then the counters (alphabetically). */
-static struct attribute *ksm_attrs[] = {
+/* The knobs, then the advisor's: the statistics follow (ksm_sysfs_init()). */
+static struct attribute *ksm_knob_attrs[] = {
 	&knob_run.attr.attr, &knob_pages_to_scan.attr.attr,
 	&knob_sleep_millisecs.attr.attr, &knob_max_page_sharing.attr.attr,
 	&knob_use_zero_pages.attr.attr, &knob_smart_scan.attr.attr,
@@ -441,47 +392,52 @@ static struct attribute *ksm_attrs[] = {
 	&knob_advisor_min_pages_to_scan.attr.attr,
 	&knob_advisor_max_pages_to_scan.attr.attr,
 	&knob_advisor_target_scan_time.attr.attr,
-	&counter_full_scans.attr.attr, &counter_general_profit.attr.attr,
-	&counter_ksm_zero_pages.attr.attr, &counter_pages_scanned.attr.attr,
-	&counter_pages_shared.attr.attr, &counter_pages_sharing.attr.attr,
-	&counter_pages_skipped.attr.attr, &counter_pages_unshared.attr.attr,
-	&counter_pages_volatile.attr.attr,
-	&counter_stable_node_chains.attr.attr,
-	&counter_stable_node_dups.attr.attr,
-	NULL
 };
+
+static struct attribute *ksm_attrs[ARRAY_SIZE(ksm_knob_attrs) +
+				   ARRAY_SIZE(ksm_stats) + 1];
 
 static const struct attribute_group ksm_attr_group = {
 	.name = "ksm",
 	.attrs = ksm_attrs,
 };
+
+static int __init ksm_sysfs_init(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < ARRAY_SIZE(ksm_knob_attrs); i++)
+		ksm_attrs[n++] = ksm_knob_attrs[i];
+	for (i = 0; i < ARRAY_SIZE(ksm_stats); i++)
+		ksm_attrs[n++] = &ksm_stats[i].attr.attr;
+	return sysfs_create_group(mm_kobj, &ksm_attr_group);
+}
 #endif /* CONFIG_SYSFS */
 
 static int __init ksm_init(void)
 {
 	int err;
 
-	ksm_zero_csum = ksm_checksum(ZERO_PAGE(0));
-
-	err = ksm_slot_cache_init();
+	err = ksm_items_init();
 	if (!err)
-		err = ksm_stable_cache_init();
+		err = ksm_stable_init();
 	if (err)
 		return err;
+	ksm_decide_init();
 	ksm_recheck_init();
 
-	err = ksm_start_thread();
+	err = ksm_scan_init();
 	if (err) {
 		pr_err("ksm: cannot start ksmd: %d\n", err);
 		return err;
 	}
 #ifdef CONFIG_SYSFS
-	err = sysfs_create_group(mm_kobj, &ksm_attr_group);
+	err = ksm_sysfs_init();
 	if (err)
 		pr_err("ksm: cannot register sysfs group: %d\n", err);
 #else
 	/* Nobody could ever start it otherwise. */
-	ksm_run = KSM_RUN_MERGE;
+	ksm_knobs.run = KSM_RUN_MERGE;
 #endif
 	return err;
 }

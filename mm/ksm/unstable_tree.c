@@ -12,55 +12,77 @@
  * equal keys. The trees are emptied at the start of every round.
  */
 #include <linux/mm.h>
+#include <linux/nodemask.h>
 #include <linux/rbtree.h>
 #include <linux/sched.h>
+#include <linux/slab.h>
 
 #include "ksm_internal.h"
 
 /**
- * ksm_key_cmp() - order two 64-bit content keys
- * @a: first key
- * @b: second key
- *
- * Return: negative, zero or positive as @a is below, equal to or above @b.
+ * struct ksm_unstable - a set of unstable trees
+ * @roots: the trees: one, or one per NUMA node once merge_across_nodes
+ *         was 0
+ * @nr_roots: how many @roots there are
+ * @gen: bumped each time the trees are emptied. An item records the
+ *       parity of the generation it was linked in: every linked item is
+ *       looked at again (and unlinked) before the next reset, so one bit
+ *       tells whether it is in the current trees or in forgotten ones.
+ * @single: the one tree before per-node trees are needed
  */
-int ksm_key_cmp(u64 a, u64 b)
-{
-	if (a == b)
-		return 0;
-	return a < b ? -1 : 1;
-}
+struct ksm_unstable {
+	struct rb_root *roots;
+	int nr_roots;
+	unsigned long gen;
+	struct rb_root single;
+};
 
-/*
- * Bumped each time the trees are emptied. An item records the parity of
- * the generation it was linked in: every linked item is looked at again
- * (and unlinked) before the next reset, so one bit tells whether it is in
- * the current trees or in forgotten ones.
- */
-static unsigned long ksm_unstable_gen;
+/* ksmd's trees; the KUnit suite builds its own. */
+static struct ksm_unstable ksmd_trees = {
+	.roots = &ksmd_trees.single,
+	.nr_roots = 1,
+	.single = RB_ROOT,
+};
 
-static bool item_in_current_tree(const struct ksm_rmap_item *item)
+static bool item_in_current_tree(const struct ksm_unstable *t,
+				 const struct ksm_rmap_item *item)
 {
 	bool odd = item->addr & KSM_ITEM_ROUND;
 
-	return odd == (ksm_unstable_gen & 1);
+	return odd == (t->gen & 1);
 }
 
 /*
  * Items do not record which tree (NUMA node) they are in: climb to the
  * top of the item's tree and find the root that holds it.
  */
-static struct rb_root *item_root(struct ksm_rmap_item *item)
+static struct rb_root *item_root(struct ksm_unstable *t,
+				 struct ksm_rmap_item *item)
 {
 	struct rb_node *top = &item->rb, *up;
 	int nid;
 
 	while ((up = rb_parent(top)))
 		top = up;
-	for (nid = 0; nid < ksm_nr_roots; nid++)
-		if (ksm_unstable_roots[nid].rb_node == top)
-			return ksm_unstable_roots + nid;
+	for (nid = 0; nid < t->nr_roots; nid++)
+		if (t->roots[nid].rb_node == top)
+			return t->roots + nid;
 	return NULL;
+}
+
+static void remove_item(struct ksm_unstable *t, struct ksm_rmap_item *item)
+{
+	struct rb_root *root;
+
+	if (!(item->addr & KSM_ITEM_UNSTABLE))
+		return;
+	if (item_in_current_tree(t, item)) {
+		root = item_root(t, item);
+		if (!WARN_ON_ONCE(!root))
+			rb_erase(&item->rb, root);
+	}
+	ksm_count_add(KSM_PAGES_UNSHARED, -1);
+	item->addr &= ~(KSM_ITEM_UNSTABLE | KSM_ITEM_ROUND);
 }
 
 /**
@@ -72,17 +94,7 @@ static struct rb_root *item_root(struct ksm_rmap_item *item)
  */
 void ksm_unstable_remove_item(struct ksm_rmap_item *item)
 {
-	struct rb_root *root;
-
-	if (!(item->addr & KSM_ITEM_UNSTABLE))
-		return;
-	if (item_in_current_tree(item)) {
-		root = item_root(item);
-		if (!WARN_ON_ONCE(!root))
-			rb_erase(&item->rb, root);
-	}
-	ksm_pages_unshared--;
-	item->addr &= ~(KSM_ITEM_UNSTABLE | KSM_ITEM_ROUND);
+	remove_item(&ksmd_trees, item);
 }
 
 /**
@@ -96,8 +108,17 @@ void ksm_unstable_forget_item(struct ksm_rmap_item *item)
 {
 	if (!(item->addr & KSM_ITEM_UNSTABLE))
 		return;
-	ksm_pages_unshared--;
+	ksm_count_add(KSM_PAGES_UNSHARED, -1);
 	item->addr &= ~(KSM_ITEM_UNSTABLE | KSM_ITEM_ROUND);
+}
+
+static void reset(struct ksm_unstable *t)
+{
+	int nid;
+
+	for (nid = 0; nid < t->nr_roots; nid++)
+		t->roots[nid] = RB_ROOT;
+	t->gen++;
 }
 
 /**
@@ -105,32 +126,47 @@ void ksm_unstable_forget_item(struct ksm_rmap_item *item)
  */
 void ksm_unstable_reset(void)
 {
-	int nid;
-
-	for (nid = 0; nid < ksm_nr_roots; nid++)
-		ksm_unstable_roots[nid] = RB_ROOT;
-	ksm_unstable_gen++;
+	reset(&ksmd_trees);
 }
 
 /**
- * ksm_unstable_search_insert() - find a partner for @page, or wait in tree
- * @item: the scanned page's item, unlinked, with the checksum just taken
- * @page: the scanned page (referenced)
- * @domain: the merge domain of @item's mm (domain.c)
- * @tree_page: on a match, the partner's page, referenced
+ * ksm_unstable_trees_per_node() - have one unstable tree per NUMA node
  *
- * Items are ordered by key, then by the domain of their mm (read when
- * compared: a process may change cgroups during a round, which can only
- * make a match be missed), then by content.
+ * For merge_across_nodes = 0: the roots are allocated on the first call
+ * and kept (the items already linked stay in the first one).
  *
- * Return: the partner's item, or NULL (then @item may have been linked).
+ * Return: 0 or -ENOMEM.
  */
-struct ksm_rmap_item *ksm_unstable_search_insert(struct ksm_rmap_item *item,
-						 struct page *page, u64 domain,
-						 struct page **tree_page)
+int ksm_unstable_trees_per_node(void)
+{
+	struct ksm_unstable *t = &ksmd_trees;
+	struct rb_root *roots;
+	int nid;
+
+	if (t->nr_roots == nr_node_ids)
+		return 0;
+	roots = kcalloc(nr_node_ids, sizeof(*roots), GFP_KERNEL);
+	if (!roots)
+		return -ENOMEM;
+	for (nid = 0; nid < nr_node_ids; nid++)
+		roots[nid] = RB_ROOT;
+	roots[0] = t->single;
+	t->roots = roots;
+	t->nr_roots = nr_node_ids;
+	return 0;
+}
+
+/*
+ * Find a partner for @page in @t, or link @item there. See
+ * ksm_unstable_search_insert().
+ */
+static struct ksm_rmap_item *search_insert(struct ksm_unstable *t,
+					   struct ksm_rmap_item *item,
+					   struct page *page, u64 domain,
+					   struct page **tree_page)
 {
 	int nid = ksm_tree_of_pfn(page_to_pfn(page));
-	struct rb_root *root = ksm_unstable_roots + nid;
+	struct rb_root *root = t->roots + nid;
 	struct rb_node **link = &root->rb_node, *parent = NULL;
 	struct ksm_rmap_item *other;
 	struct page *opage;
@@ -161,7 +197,8 @@ struct ksm_rmap_item *ksm_unstable_search_insert(struct ksm_rmap_item *item,
 			link = cmp < 0 ? &parent->rb_left : &parent->rb_right;
 			continue;
 		}
-		if (!ksm_merge_across_nodes && page_to_nid(opage) != nid) {
+		if (!READ_ONCE(ksm_knobs.merge_across_nodes) &&
+		    page_to_nid(opage) != nid) {
 			/* Migrated since linked; next round sorts it out. */
 			put_page(opage);
 			return NULL;
@@ -171,14 +208,34 @@ struct ksm_rmap_item *ksm_unstable_search_insert(struct ksm_rmap_item *item,
 	}
 
 	item->addr |= KSM_ITEM_UNSTABLE;
-	if (ksm_unstable_gen & 1)
+	if (t->gen & 1)
 		item->addr |= KSM_ITEM_ROUND;
 	else
 		item->addr &= ~KSM_ITEM_ROUND;
 	rb_link_node(&item->rb, parent, link);
 	rb_insert_color(&item->rb, root);
-	ksm_pages_unshared++;
+	ksm_count_add(KSM_PAGES_UNSHARED, 1);
 	return NULL;
+}
+
+/**
+ * ksm_unstable_search_insert() - find a partner for @page, or wait in tree
+ * @item: the scanned page's item, unlinked, with the checksum just taken
+ * @page: the scanned page (referenced)
+ * @domain: the merge domain of @item's mm (domain.c)
+ * @tree_page: on a match, the partner's page, referenced
+ *
+ * Items are ordered by key, then by the domain of their mm (read when
+ * compared: a process may change cgroups during a round, which can only
+ * make a match be missed), then by content.
+ *
+ * Return: the partner's item, or NULL (then @item may have been linked).
+ */
+struct ksm_rmap_item *ksm_unstable_search_insert(struct ksm_rmap_item *item,
+						 struct page *page, u64 domain,
+						 struct page **tree_page)
+{
+	return search_insert(&ksmd_trees, item, page, domain, tree_page);
 }
 
 #ifdef CONFIG_KSM_KUNIT_TEST

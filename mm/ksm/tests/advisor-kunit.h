@@ -10,45 +10,45 @@
 
 static void ksm_test_advisor_bounds(struct kunit *test)
 {
-	unsigned long saved_max = ksm_advisor_max_pages;
-	unsigned long saved_target = ksm_advisor_target_scan_time;
-	unsigned int saved_cpu = ksm_advisor_max_cpu;
+	unsigned long saved_max = ksm_knobs.advisor_max_pages;
+	unsigned long saved_target = ksm_knobs.advisor_target_scan_time;
+	unsigned int saved_cpu = ksm_knobs.advisor_max_cpu;
 	unsigned long change = 100, pages;
 
-	ksm_advisor_target_scan_time = 200;
-	ksm_advisor_max_cpu = 70;
-	ksm_advisor_max_pages = 30000;
+	ksm_knobs.advisor_target_scan_time = 200;
+	ksm_knobs.advisor_max_cpu = 70;
+	ksm_knobs.advisor_max_pages = 30000;
 
 	/* Round took 400 s for a 200 s target at 10% CPU: scan faster. */
-	pages = ksm_advisor_next_pages(1000, 400, 400, 40000, &change);
+	pages = advisor_next_pages(1000, 400, 400, 40000, &change);
 	KUNIT_EXPECT_EQ(test, change, 100UL);
 	KUNIT_EXPECT_EQ(test, pages, 2000UL);
 
 	/* Never above advisor_max_pages_to_scan. */
-	ksm_advisor_max_pages = 1500;
-	pages = ksm_advisor_next_pages(1000, 400, 400, 40000, &change);
+	ksm_knobs.advisor_max_pages = 1500;
+	pages = advisor_next_pages(1000, 400, 400, 40000, &change);
 	KUNIT_EXPECT_EQ(test, pages, 1500UL);
 
 	/* The same round at 100% CPU: capped at advisor_max_cpu (70%). */
-	ksm_advisor_max_pages = 30000;
-	pages = ksm_advisor_next_pages(1000, 400, 400, 400000, &change);
+	ksm_knobs.advisor_max_pages = 30000;
+	pages = advisor_next_pages(1000, 400, 400, 400000, &change);
 	KUNIT_EXPECT_EQ(test, pages, 700UL);
 
 	/* Way too fast, little CPU: floor at 10% CPU worth of pages. */
-	ksm_advisor_max_pages = 30000;
+	ksm_knobs.advisor_max_pages = 30000;
 	change = 100;
-	pages = ksm_advisor_next_pages(1000, 1, 1, 10, &change);
+	pages = advisor_next_pages(1000, 1, 1, 10, &change);
 	/* cpu 1% -> cost 1000 pages per percent, floor 10000 */
 	KUNIT_EXPECT_EQ(test, pages, 10000UL);
 
 	/* High CPU use caps the rate at advisor_max_cpu. */
 	change = 100;
-	pages = ksm_advisor_next_pages(1000, 1000, 1000, 1000000, &change);
+	pages = advisor_next_pages(1000, 1000, 1000, 1000000, &change);
 	KUNIT_EXPECT_LE(test, pages, 700UL);
 
-	ksm_advisor_max_pages = saved_max;
-	ksm_advisor_target_scan_time = saved_target;
-	ksm_advisor_max_cpu = saved_cpu;
+	ksm_knobs.advisor_max_pages = saved_max;
+	ksm_knobs.advisor_target_scan_time = saved_target;
+	ksm_knobs.advisor_max_cpu = saved_cpu;
 }
 
 static void ksm_test_advisor_ewma(struct kunit *test)
@@ -56,9 +56,9 @@ static void ksm_test_advisor_ewma(struct kunit *test)
 	unsigned long change = 0;
 
 	/* First sample from a zero history: 30% of the new value. */
-	ksm_advisor_next_pages(1000, 10, 0, 1000, &change);
+	advisor_next_pages(1000, 10, 0, 1000, &change);
 	KUNIT_EXPECT_EQ(test, change, 30UL);
-	ksm_advisor_next_pages(1000, 10, 10, 1000, &change);
+	advisor_next_pages(1000, 10, 10, 1000, &change);
 	KUNIT_EXPECT_EQ(test, change, 51UL);
 }
 

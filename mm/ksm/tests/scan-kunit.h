@@ -1,30 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * KUnit tests of the page checksum and smart-scan pacing.
+ * KUnit tests of smart-scan pacing.
  * Included from scan.c when CONFIG_KSM_KUNIT_TEST is set.
  */
 #ifndef _KSM_SCAN_KUNIT_H
 #define _KSM_SCAN_KUNIT_H
 
 #include <kunit/test.h>
-
-static void ksm_test_checksum(struct kunit *test)
-{
-	struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO);
-	u64 zero, again;
-	u8 *p;
-
-	KUNIT_ASSERT_NOT_NULL(test, page);
-	zero = ksm_checksum(page);
-	KUNIT_EXPECT_EQ(test, zero, ksm_checksum(ZERO_PAGE(0)));
-	p = kmap_local_page(page);
-	p[PAGE_SIZE - 1] = 1;
-	kunmap_local(p);
-	again = ksm_checksum(page);
-	KUNIT_EXPECT_NE(test, zero, again);
-	KUNIT_EXPECT_EQ(test, again, ksm_checksum(page));
-	__free_page(page);
-}
 
 static void ksm_test_skip_rounds(struct kunit *test)
 {
@@ -40,7 +22,6 @@ static void ksm_test_skip_rounds(struct kunit *test)
 }
 
 static struct kunit_case ksm_scan_cases[] = {
-	KUNIT_CASE(ksm_test_checksum),
 	KUNIT_CASE(ksm_test_skip_rounds),
 	{}
 };

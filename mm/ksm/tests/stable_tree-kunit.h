@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * KUnit tests of the max_page_sharing arithmetic of the stable tree.
+ * KUnit tests of the stable tree's sharing limit and node layout.
  * Included from stable_tree.c when CONFIG_KSM_KUNIT_TEST is set.
  */
 #ifndef _KSM_STABLE_TREE_KUNIT_H
@@ -11,45 +11,20 @@
 static void ksm_test_can_share(struct kunit *test)
 {
 	struct ksm_stable_node node = { .kind = KSM_NODE_PLAIN };
-	int saved = ksm_max_page_sharing;
+	int saved = ksm_knobs.max_page_sharing;
 
-	ksm_max_page_sharing = 4;
+	ksm_knobs.max_page_sharing = 4;
 	node.nr_items = 0;
-	KUNIT_EXPECT_FALSE(test, ksm_node_can_share(&node, 0));
+	KUNIT_EXPECT_FALSE(test, node_can_share(&node, 0));
 	node.nr_items = 2;
-	KUNIT_EXPECT_TRUE(test, ksm_node_can_share(&node, 0));
-	KUNIT_EXPECT_TRUE(test, ksm_node_can_share(&node, 1));
-	KUNIT_EXPECT_FALSE(test, ksm_node_can_share(&node, 2));
+	KUNIT_EXPECT_TRUE(test, node_can_share(&node, 0));
+	KUNIT_EXPECT_TRUE(test, node_can_share(&node, 1));
+	KUNIT_EXPECT_FALSE(test, node_can_share(&node, 2));
 	node.nr_items = 3;
-	KUNIT_EXPECT_TRUE(test, ksm_node_can_share(&node, 0));
+	KUNIT_EXPECT_TRUE(test, node_can_share(&node, 0));
 	node.nr_items = 4;
-	KUNIT_EXPECT_FALSE(test, ksm_node_can_share(&node, 0));
-	ksm_max_page_sharing = saved;
-}
-
-static void ksm_test_dups_needed(struct kunit *test)
-{
-	KUNIT_EXPECT_EQ(test, ksm_chain_dups_needed(0, 256), 0);
-	KUNIT_EXPECT_EQ(test, ksm_chain_dups_needed(2, 256), 1);
-	KUNIT_EXPECT_EQ(test, ksm_chain_dups_needed(256, 256), 1);
-	KUNIT_EXPECT_EQ(test, ksm_chain_dups_needed(257, 256), 2);
-	KUNIT_EXPECT_EQ(test, ksm_chain_dups_needed(10, 2), 5);
-	KUNIT_EXPECT_EQ(test, ksm_chain_dups_needed(10, 1), -EINVAL);
-}
-
-static void ksm_test_items_to_pages(struct kunit *test)
-{
-	int shared = 0, sharing = 0;
-
-	ksm_items_to_pages(0, &shared, &sharing);
-	KUNIT_EXPECT_EQ(test, shared, 0);
-	KUNIT_EXPECT_EQ(test, sharing, 0);
-	ksm_items_to_pages(5, &shared, &sharing);
-	KUNIT_EXPECT_EQ(test, shared, 1);
-	KUNIT_EXPECT_EQ(test, sharing, 4);
-	ksm_items_to_pages(1, &shared, &sharing);
-	KUNIT_EXPECT_EQ(test, shared, 2);
-	KUNIT_EXPECT_EQ(test, sharing, 4);
+	KUNIT_EXPECT_FALSE(test, node_can_share(&node, 0));
+	ksm_knobs.max_page_sharing = saved;
 }
 
 static void ksm_test_node_layout(struct kunit *test)
@@ -61,8 +36,6 @@ static void ksm_test_node_layout(struct kunit *test)
 
 static struct kunit_case ksm_stable_cases[] = {
 	KUNIT_CASE(ksm_test_can_share),
-	KUNIT_CASE(ksm_test_dups_needed),
-	KUNIT_CASE(ksm_test_items_to_pages),
 	KUNIT_CASE(ksm_test_node_layout),
 	{}
 };

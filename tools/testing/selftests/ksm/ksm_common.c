@@ -260,6 +260,20 @@ int write_file(const char *path, const char *val)
 	return n < 0 ? -errno : 0;
 }
 
+/*
+ * Empty the trace buffer. Opening "trace" for writing with O_TRUNC is what
+ * clears it; a write of nothing without O_TRUNC leaves it as it was.
+ */
+int trace_clear(void)
+{
+	int fd = open(TRACE_DIR "trace", O_WRONLY | O_TRUNC);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
 int read_file(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY);

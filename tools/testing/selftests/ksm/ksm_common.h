@@ -100,6 +100,7 @@ void fill_unique_pages(char *p, long n, uint64_t seed);
 long keyed_value(const char *path, const char *key);
 /* Write @val to @path in one write(); 0 or -errno. */
 int write_file(const char *path, const char *val);
+int trace_clear(void);
 /* Read @path into @buf (NUL-terminated, at most @len - 1 bytes); 0 or -errno. */
 int read_file(const char *path, char *buf, size_t len);
 /* A /proc/vmstat counter; -1 if the kernel has no such line. */

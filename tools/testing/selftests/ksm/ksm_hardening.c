@@ -1188,7 +1188,7 @@ static void zero_volatile_child(struct zv_result *r)
 	ksm_set("smart_scan", 0);
 	if (write_file(TRACE_DIR "events/ksm/ksm_merge_one_page/enable", "1") ||
 	    write_file(TRACE_DIR "events/ksm/ksm_enter/enable", "1") ||
-	    write_file(TRACE_DIR "trace", "")) {
+	    trace_clear()) {
 		r->why = "cannot trace";
 		return;
 	}

@@ -191,7 +191,7 @@ static int offline_watched(long blk, struct offline_watch *w)
 		size[0] = 0;
 	/* Room for every round of the offline: nothing may be overwritten. */
 	write_file(TRACE_DIR "buffer_size_kb", "16384");
-	write_file(TRACE_DIR "trace", "");
+	trace_clear();
 	trace_events("1");
 	err = set_state(blk, "offline");
 	trace_events("0");

@@ -377,7 +377,7 @@ static void test_tracepoints(void)
 		ksft_test_result_skip("tracepoints: every KSM event fires (no tracefs)\n");
 		return;
 	}
-	write_file(TRACE_DIR "trace", "");
+	trace_clear();
 	ksm_set("use_zero_pages", 1);
 	pid = fork();
 	if (pid == 0) {

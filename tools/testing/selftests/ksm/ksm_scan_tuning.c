@@ -348,7 +348,7 @@ static void test_advisor(void)
 	ksm_set("sleep_millisecs", 20);
 	if (!write_file(TRACE_DIR "events/ksm/ksm_advisor/enable", "1")) {
 		traced = 1;
-		write_file(TRACE_DIR "trace", "");
+		trace_clear();
 	}
 	if (ksm_set("advisor_min_pages_to_scan", ADV_MIN) ||
 	    ksm_set("advisor_max_pages_to_scan", ADV_MAX) ||
