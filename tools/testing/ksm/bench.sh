@@ -16,8 +16,9 @@
 #   BENCH_ROUNDS=3        boots of each kernel
 #   BENCH_SCALE_ROUNDS=1  of those, how many also run the scale workload
 #   BENCH_PROCS=4 BENCH_MIB=64 BENCH_SHARE=50   workload 1
-#   BENCH_SCALE=256,1024,2048   workload 7 sizes, MiB in total
-#   BENCH_MEM=4G          guest memory
+#   BENCH_SCALE=256,1024,2048,4096,8192   workload 7 sizes, MiB in total
+#   BENCH_MEM=            guest memory (default: 4G, or the largest scale
+#                         point plus 4 GiB when that is more: 12G)
 #   BENCH_UPSTREAM_ROUNDS=1  of those, how many also run upstream's
 #                         ksm_tests -P/-H/-D/-C (0: none)
 #   BENCH_ARGS=           more options for ksm_bench
@@ -50,7 +51,9 @@ if [ "${1:-}" = --guest ]; then
 	if [ "$upstream" = 1 ]; then
 		for t in P H D C; do
 			log=$res/ksm_tests-$t.txt
-			case $t in C) args=(-C) ;; *) args=("-$t" -s 100) ;; esac
+			# -l: ksm_tests gives up after 120 s of scanning; under a
+			# loaded host its merges at 10 pages a batch take longer.
+			case $t in C) args=(-C -l 900) ;; *) args=("-$t" -s 100 -l 900) ;; esac
 			if ! "$up" "${args[@]}" >"$log" 2>&1; then
 				echo "ksm_tests ${args[*]} failed" >&2
 				echo "up.$t.failed=1" >>"$res/results.txt"
@@ -67,13 +70,37 @@ fi
 
 rounds=${BENCH_ROUNDS:-3}
 scale_rounds=${BENCH_SCALE_ROUNDS:-1}
-mem=${BENCH_MEM:-4G}
+scale_list=${BENCH_SCALE:-256,1024,2048,4096,8192}
+largest=$(tr , '\n' <<<"$scale_list" | sort -n | tail -n 1)
+# Room for the largest scale point: 4 GiB more than it, 4 GiB at least.
+if [ -n "${BENCH_MEM:-}" ]; then
+	mem=$BENCH_MEM
+elif [ "$largest" -gt 2048 ]; then
+	mem=$(((largest + 1023) / 1024 + 4))G
+else
+	mem=4G
+fi
 upstream_rounds=${BENCH_UPSTREAM_ROUNDS:-1}
 nodom=${BENCH_NODOM:-1}
 kernels=(stock ours)
 [ "$nodom" = 1 ] && kernels+=(nodom)
 out=$build/bench
 start=$(date +%s)
+
+# A boot's time limit: 1500 s, plus for the scale workload 0.3 s per MiB of
+# its points (stock's 8 GiB point alone took 25 minutes under TCG on a
+# loaded host), plus 1200 s for upstream's ksm_tests.
+scale_mib=$(($(tr , + <<<"$scale_list")))
+scale_limit=$((1500 + scale_mib * 3 / 10))
+
+# The same file content for both kernels: this image does not change
+# during the run.
+files=$build/stock-fast/arch/x86/boot/bzImage,/lib/x86_64-linux-gnu/libc.so.6
+files+=,$build/initramfs.cpio,/usr/bin/perl,/usr/bin/python3.11
+args=(-n "${BENCH_PROCS:-4}" -m "${BENCH_MIB:-64}" -s "${BENCH_SHARE:-50}"
+      -S "$scale_list" -f "$files")
+# shellcheck disable=SC2206
+args+=(${BENCH_ARGS:-})
 
 # report BUILD_SECONDS GUEST_SECONDS: the tables and the plot from $out/runs.
 report() {
@@ -141,15 +168,6 @@ fi
 make -s -C "$here/bench"
 built=$(date +%s)
 
-# The same file content for both kernels: this image does not change
-# during the run.
-files=$build/stock-fast/arch/x86/boot/bzImage,/lib/x86_64-linux-gnu/libc.so.6
-files+=,$build/initramfs.cpio,/usr/bin/perl,/usr/bin/python3.11
-args=(-n "${BENCH_PROCS:-4}" -m "${BENCH_MIB:-64}" -s "${BENCH_SHARE:-50}"
-      -S "${BENCH_SCALE:-256,1024,2048}" -f "$files")
-# shellcheck disable=SC2206
-args+=(${BENCH_ARGS:-})
-
 rm -rf "$out"
 mkdir -p "$out/runs"
 failed=()
@@ -157,18 +175,20 @@ for r in $(seq 1 "$rounds"); do
 	for k in "${kernels[@]}"; do
 		dir=$out/runs/$k-$r
 		scale=0 upstream=0 image=$build/$k-fast/arch/x86/boot/bzImage
-		[ "$r" -le "$scale_rounds" ] && scale=1
-		[ "$r" -le "$upstream_rounds" ] && upstream=1
-		[ $k = nodom ] && scale=0 upstream=0 image=$build/ours-nodomains/arch/x86/boot/bzImage
+		limit=1500
+		[ "$r" -le "$scale_rounds" ] && scale=1 limit=$scale_limit
+		[ "$r" -le "$upstream_rounds" ] && upstream=1 limit=$((limit + 1200))
+		[ $k = nodom ] && scale=0 upstream=0 limit=1500 image=$build/ours-nodomains/arch/x86/boot/bzImage
 		echo "bench: round $r/$rounds, $k kernel$([ $scale = 1 ] && echo ", scale")$([ $upstream = 1 ] && echo ", ksm_tests")" >&2
 		t0=$(date +%s)
 		if ! "$here/run-guest.sh" -q -o "$dir" \
-			-m "$mem" -a "slab_nomerge" -t 1500 \
+			-m "$mem" -a "slab_nomerge" -t "$limit" \
 			"$image" \
 			"$here/bench.sh" --guest "$k" "$scale" "$upstream" "${args[@]}"; then
 			failed+=("$k round $r: $(head -n 1 "$dir/verdict")")
 		fi
-		echo "bench:   $(($(date +%s) - t0)) s" >&2
+		echo "$(($(date +%s) - t0))" >"$dir/wall_s"
+		echo "bench:   $(cat "$dir/wall_s") s" >&2
 	done
 done
 guest=$(date +%s)

@@ -65,8 +65,8 @@ struct opts {
 static struct opts o = {
 	.procs = 4, .mib = 64, .share = 50, .timeout = 300, .still_scans = 3,
 	.bw_secs = 2, .vol_mib = 32, .cow_mib = 100, .pool_mib = 32,
-	.scale = "256,1024,2048", .files = NULL, .outfile = NULL, .dir = ".",
-	.interval_ms = 20, .min_secs = 5,
+	.scale = "256,1024,2048,4096,8192", .files = NULL, .outfile = NULL,
+	.dir = ".", .interval_ms = 20, .min_secs = 5,
 };
 
 static FILE *out;
@@ -517,18 +517,35 @@ struct merge_res {
 	double t[3], cpu[3];	/* 50%, 90%, 100% of ideal; -1 if never */
 	long final, ideal;
 	double elapsed;
+	double rounds90;	/* rounds' worth of pages looked at to 90%; -1 if never */
+	long scans90;		/* full_scans completed at 90%; -1 if never */
 };
 
 /*
+ * The fewest rounds to 90% of the ideal pages_sharing: every duplicate
+ * must be looked at once. The scan takes the processes one after the
+ * other, each with its shared pages spread evenly over its range: the
+ * first process gives nothing, each further one `shared` pages, so 90%
+ * needs the first process whole and 0.9 (n - 1) processes more, out of n.
+ */
+static double rounds90_limit(int n)
+{
+	return (1 + 0.9 * (n - 1)) / n;
+}
+
+/*
  * Start ksmd on a prepared set and trace pages_sharing until the ideal
- * is reached or the time limit passes.
+ * is reached or the time limit passes. The rounds to 90% count the pages
+ * the scan looked at (the growth of pages_scanned, linearly interpolated
+ * between the two samples around the crossing) over the pages tracked.
  */
 static void merge_run(const char *label, struct set *st, struct merge_res *r)
 {
 	static const double frac[3] = { 0.5, 0.9, 1.0 };
+	long tracked = (long)st->n * st->pages;
+	long ps, prev_ps = 0, scanned, prev_scanned, scanned0, scans0;
 	char path[512];
 	double t0, c0, t, c;
-	long ps;
 	FILE *tr;
 	int k;
 
@@ -536,11 +553,15 @@ static void merge_run(const char *label, struct set *st, struct merge_res *r)
 	tr = fopen(path, "w");
 	if (!tr)
 		die("open %s", path);
-	fprintf(tr, "# seconds pages_sharing pages_shared full_scans ksmd_cpu_s\n");
+	fprintf(tr, "# seconds pages_sharing pages_shared full_scans ksmd_cpu_s pages_scanned\n");
 	r->ideal = (long)(st->n - 1) * st->shared;
 	for (k = 0; k < 3; k++)
 		r->t[k] = r->cpu[k] = -1;
+	r->rounds90 = -1;
+	r->scans90 = -1;
 	r->final = 0;
+	scans0 = knob("full_scans");
+	scanned0 = prev_scanned = knob("pages_scanned");
 	c0 = ksmd_cpu();
 	t0 = now();
 	set_knob("run", 1);
@@ -552,8 +573,9 @@ static void merge_run(const char *label, struct set *st, struct merge_res *r)
 		c = ksmd_cpu() - c0;
 		ps = knob("pages_sharing");
 		scans = knob("full_scans");
-		fprintf(tr, "%.3f %ld %ld %ld %.3f\n", t, ps,
-			knob("pages_shared"), scans, c);
+		scanned = knob("pages_scanned");
+		fprintf(tr, "%.3f %ld %ld %ld %.3f %ld\n", t, ps,
+			knob("pages_shared"), scans, c, scanned);
 		if (ps > r->final)
 			r->final = ps;
 		for (k = 0; k < 3; k++)
@@ -561,6 +583,17 @@ static void merge_run(const char *label, struct set *st, struct merge_res *r)
 				r->t[k] = t;
 				r->cpu[k] = c;
 			}
+		if (r->rounds90 < 0 && ps >= 0.9 * r->ideal && tracked > 0) {
+			double want = 0.9 * r->ideal, at = scanned;
+
+			if (ps > prev_ps && want > prev_ps)
+				at = prev_scanned + (scanned - prev_scanned) *
+				     (want - prev_ps) / (ps - prev_ps);
+			r->rounds90 = (at - scanned0) / tracked;
+			r->scans90 = scans - scans0;
+		}
+		prev_ps = ps;
+		prev_scanned = scanned;
 		if (r->t[2] >= 0 || t > o.timeout)
 			break;
 	}
@@ -569,7 +602,7 @@ static void merge_run(const char *label, struct set *st, struct merge_res *r)
 	fclose(tr);
 }
 
-static void merge_put(const char *label, const struct merge_res *r)
+static void merge_put(const char *label, const struct merge_res *r, int procs)
 {
 	static const char *name[3] = { "50", "90", "100" };
 	char key[96];
@@ -587,6 +620,14 @@ static void merge_put(const char *label, const struct merge_res *r)
 	put(key, "%ld", r->final);
 	snprintf(key, sizeof(key), "%s.final_fraction", label);
 	put(key, "%.4f", r->ideal ? (double)r->final / r->ideal : 0);
+	snprintf(key, sizeof(key), "%s.rounds90", label);
+	put(key, "%.4f", r->rounds90);
+	snprintf(key, sizeof(key), "%s.full_scans90", label);
+	put(key, "%ld", r->scans90);
+	snprintf(key, sizeof(key), "%s.rounds90_limit", label);
+	put(key, "%.4f", rounds90_limit(procs));
+	snprintf(key, sizeof(key), "%s.rounds90_over_limit", label);
+	put(key, "%.4f", r->rounds90 >= 0 ? r->rounds90 / rounds90_limit(procs) : -1.0);
 }
 
 /* Memory bandwidth of this process (copying 16 MiB buffers), MiB/s. */
@@ -625,7 +666,7 @@ static void w_merge(int fast)
 	set_knob("sleep_millisecs", fast ? 0 : 20);
 	set_start(&st, o.procs, o.mib, o.share);
 	merge_run(label, &st, &r);
-	merge_put(label, &r);
+	merge_put(label, &r, st.n);
 
 	if (fast) {
 		/* Workload 2: the merged memory standing still. */
@@ -800,29 +841,43 @@ static void w_cow(void)
 
 /* ---- workloads 7 and 4 ---- */
 
+/*
+ * The time limit of each wait at a scale point: the -t timeout up to
+ * 2 GiB, growing with the size beyond (a round grows with the memory).
+ */
+static int scale_timeout(long total)
+{
+	long t = (long)o.timeout * total / 2048;
+
+	return t > o.timeout ? (int)t : o.timeout;
+}
+
 static void w_scale(void)
 {
 	char *list = strdup(o.scale), *tok, *save = NULL;
+	int timeout = o.timeout;
 
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		long total = atol(tok), tracked;
 		const char *src, *src2;
 		long slab0, slab1, sc0;
 		struct merge_res r;
-		double t0, c0, t, c;
+		double w0 = now(), t0, c0, t, c, fill;
 		char label[64], key[128];
 		struct set st;
 
 		snprintf(label, sizeof(label), "w7_%ld", total);
+		o.timeout = scale_timeout(total);
 		ksm_reset();
 		set_knob("pages_to_scan", 1000);
 		set_knob("sleep_millisecs", 0);
 		set_start(&st, o.procs, total / o.procs, o.share);
+		fill = now() - w0;
 		tracked = (long)st.n * st.pages;
 		sleep_ms(1000);
 		slab0 = ksm_slab_bytes(&src);
 		merge_run(label, &st, &r);
-		merge_put(label, &r);
+		merge_put(label, &r, st.n);
 
 		/* Cost of a full scan once the memory is merged. */
 		wait_scans(1, o.timeout);
@@ -840,6 +895,8 @@ static void w_scale(void)
 		put(key, "%.4f", sc0 > 0 ? t / sc0 : -1);
 		snprintf(key, sizeof(key), "%s.cpu_s_per_full_scan", label);
 		put(key, "%.4f", sc0 > 0 ? c / sc0 : -1);
+		snprintf(key, sizeof(key), "%s.cpu_us_per_page_scan", label);
+		put(key, "%.4f", sc0 > 0 ? c * 1e6 / ((double)tracked * sc0) : -1);
 		snprintf(key, sizeof(key), "%s.meta_bytes", label);
 		put(key, "%ld", slab1 - slab0);
 		snprintf(key, sizeof(key), "%s.meta_bytes_per_page", label);
@@ -850,6 +907,11 @@ static void w_scale(void)
 		put(key, "%ld", knob("general_profit"));
 		set_stop(&st);
 		ksm_reset();
+		snprintf(key, sizeof(key), "%s.fill_s", label);
+		put(key, "%.1f", fill);
+		snprintf(key, sizeof(key), "%s.wall_s", label);
+		put(key, "%.1f", now() - w0);
+		o.timeout = timeout;
 	}
 	free(list);
 }
