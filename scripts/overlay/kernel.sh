@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# kernel.sh stock|ours fast|debug|nodomains: configure and build a bzImage.
+# kernel.sh stock|ours fast|debug|nodomains|profile: configure and build a bzImage.
 #
 #   stock  the unmodified upstream tree (upstream's mm/ksm.c)
 #   ours   the overlay tree (the KSM core in mm/ksm/)
@@ -9,6 +9,7 @@
 #   fast       the small configuration of make check
 #   debug      fast plus KASAN, lockdep and the other debug options
 #   nodomains  fast without CONFIG_KSM_MERGE_DOMAINS (ours only; make bench)
+#   profile    fast plus the function tracer and profiler (bench.sh --profile)
 #
 # Output goes to build/<tree>-<config>/ (an out-of-tree kbuild directory);
 # the image is build/<tree>-<config>/arch/x86/boot/bzImage. The .config is
@@ -16,15 +17,16 @@
 # regenerated when a fragment changes, so rebuilds stay incremental.
 . "$(dirname "$0")/lib.sh"
 
-which=${1:?usage: kernel.sh stock|ours fast|debug|nodomains}
-cfg=${2:?usage: kernel.sh stock|ours fast|debug|nodomains}
+which=${1:?usage: kernel.sh stock|ours fast|debug|nodomains|profile}
+cfg=${2:?usage: kernel.sh stock|ours fast|debug|nodomains|profile}
 case "$cfg" in
 fast) frags=("$TOP/kernel/configs/ksm-fast.config") ;;
 debug) frags=("$TOP/kernel/configs/ksm-fast.config" "$TOP/kernel/configs/ksm-debug.config") ;;
 nodomains)
 	[ "$which" = ours ] || die "nodomains is a configuration of our tree only"
 	frags=("$TOP/kernel/configs/ksm-fast.config") ;;
-*) die "unknown configuration '$cfg' (fast, debug or nodomains)" ;;
+profile) frags=("$TOP/kernel/configs/ksm-fast.config" "$TOP/kernel/configs/ksm-profile.config") ;;
+*) die "unknown configuration '$cfg' (fast, debug, nodomains or profile)" ;;
 esac
 # Extra fragments for this run only, e.g. a deliberately broken test build.
 for f in ${KSM_EXTRA_CONFIG:-}; do frags+=("$f"); done
@@ -47,17 +49,25 @@ if [ ! -f "$out/.config" ] || [ "$(cat "$out/.ksm-config" 2>/dev/null)" != "$wan
 	(cd "$out" && "$tree/scripts/kconfig/merge_config.sh" -m -O "$out" \
 		"$out/.config" "${frags[@]}" >/dev/null)
 	kmake "$tree" "$out" olddefconfig >/dev/null
-	# olddefconfig silently drops what a dependency forbids: check.
+	# olddefconfig silently drops what a dependency forbids: check. A
+	# later fragment's line for an option wins, as in merge_config.sh.
 	bad=0
+	declare -A seen=()
 	while read -r line; do
+		case "$line" in
+		CONFIG_*=*) sym=${line%%=*} ;;
+		"# CONFIG_"*" is not set") sym=${line#\# }; sym=${sym%% *} ;;
+		*) continue ;;
+		esac
+		[ -z "${seen[$sym]:-}" ] || continue
+		seen[$sym]=1
 		case "$line" in
 		CONFIG_*=*)
 			grep -qxF "$line" "$out/.config" || { say "config: $line did not survive"; bad=1; } ;;
-		"# CONFIG_"*" is not set")
-			sym=${line#\# }; sym=${sym%% *}
+		*)
 			! grep -q "^$sym=" "$out/.config" || { say "config: $sym is still set"; bad=1; } ;;
 		esac
-	done < <(cat "${frags[@]}")
+	done < <(cat "${frags[@]}" | tac)
 	[ $bad -eq 0 ] || die "configuration $which-$cfg lacks requested options"
 	echo "$want" >"$out/.ksm-config"
 fi

@@ -27,11 +27,25 @@
 #                         CONFIG_KSM_MERGE_DOMAINS, after each ours boot,
 #                         with workloads 1 and 2 only: the cost of merge
 #                         domains while they are off (0: skip it)
+#   BENCH_PROFILE=0       1: after the run, the profile of bench.sh --profile
 #
 # bench.sh --report redoes the tables and the plot from the last run.
 #
+# bench.sh --profile profiles ksmd instead: it builds the "profile" kernels
+# (scripts/overlay/kernel.sh stock|ours profile: fast plus the function
+# profiler), boots each once with workload 1's memory at 1000 pages/0 ms,
+# and writes build/bench/profile-stock.txt, profile-ours.txt and
+# profile-summary.txt: perf's cpu-clock samples of ksmd while it merges
+# from nothing and while the memory stands still, ftrace's function
+# profile of the KSM code standing still, and KSM's slab caches per
+# tracked page (bench/profile.py). BENCH_PROFILE_SECS=10 sets the seconds
+# of each standing-still phase; BENCH_PROFILE_STOCK=fast profiles stock's
+# fast kernel instead (perf only, no kernel to build).
+#
 # Guest side (run by the guest, not by hand):
 #   bench.sh --guest stock|ours|nodom SCALE(0|1) UPSTREAM(0|1) KSM_BENCH_OPTION...
+#   bench.sh --guest-profile KSM_BENCH_OPTION...
+#   bench.sh --prof-hook start|stop merge|still|ftrace   (ksm_bench -x)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -68,6 +82,75 @@ if [ "${1:-}" = --guest ]; then
 	exit $rc
 fi
 
+if [ "${1:-}" = --guest-profile ]; then
+	shift
+	res=$KSMRUN_OUT
+	exec "$here/bench/ksm_bench" -o "$res/results.txt" -d "$res" \
+		-x "$here/bench.sh --prof-hook" -K "${BENCH_PROFILE_SECS:-10}" "$@" profile
+fi
+
+# The profile hook, in the guest: perf record on ksmd for the merge and
+# still phases (started disabled, enabled and disabled through its control
+# FIFOs, so that it records exactly the phase), the function profiler on
+# the KSM functions for the ftrace phase.
+if [ "${1:-}" = --prof-hook ]; then
+	action=$2 phase=$3 res=$KSMRUN_OUT
+	ctl=/tmp/perf-$phase.ctl ack=/tmp/perf-$phase.ack
+	tr=/sys/kernel/tracing
+	case $action:$phase in
+	*:ftrace)
+		# A kernel without the function profiler: nothing to record.
+		[ -e $tr/function_profile_enabled ] || exit 0
+		;;&
+	start:ftrace)
+		echo 0 >$tr/function_profile_enabled
+		echo nop >$tr/current_tracer
+		# The KSM functions and those they call (bench.sh --profile
+		# lists them from the objects), where ftrace can trace them.
+		grep -Fxf "$res/ftrace-functions.txt" $tr/available_filter_functions |
+			sort -u >"$res/ftrace-filter.txt"
+		cat "$res/ftrace-filter.txt" >$tr/set_ftrace_filter
+		echo "$KSMD_PID" >$tr/set_ftrace_pid
+		# Time in the function itself, not in what it calls or sleeps.
+		echo 0 >$tr/options/graph-time
+		echo 0 >$tr/options/sleep-time
+		echo 1 >$tr/function_profile_enabled
+		;;
+	stop:ftrace)
+		echo 0 >$tr/function_profile_enabled
+		for f in $tr/trace_stat/function*; do
+			cp "$f" "$res/ftrace-$(basename "$f").txt"
+		done
+		echo >$tr/set_ftrace_filter
+		echo >$tr/set_ftrace_pid
+		;;
+	start:*)
+		rm -f "$ctl" "$ack"
+		mkfifo "$ctl" "$ack"
+		perf record -e cpu-clock -F 1000 -g -t "$KSMD_PID" -B -N \
+			-D -1 --control="fifo:$ctl,$ack" \
+			-o "$res/perf-$phase.data" >"$res/perf-$phase.log" 2>&1 &
+		echo $! >"/tmp/perf-$phase.pid"
+		cp /proc/kallsyms "$res/kallsyms"
+		echo enable >"$ctl"
+		read -r _ <"$ack"
+		;;
+	stop:*)
+		echo disable >"$ctl"
+		read -r _ <"$ack"
+		pid=$(cat "/tmp/perf-$phase.pid")
+		kill -INT "$pid"
+		for _ in $(seq 1 1200); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.5
+		done
+		! kill -0 "$pid" 2>/dev/null
+		;;
+	*) echo "bench.sh --prof-hook: unknown $action $phase" >&2; exit 2 ;;
+	esac
+	exit 0
+fi
+
 rounds=${BENCH_ROUNDS:-3}
 scale_rounds=${BENCH_SCALE_ROUNDS:-1}
 scale_list=${BENCH_SCALE:-256,1024,2048,4096,8192}
@@ -101,6 +184,48 @@ args=(-n "${BENCH_PROCS:-4}" -m "${BENCH_MIB:-64}" -s "${BENCH_SHARE:-50}"
       -S "$scale_list" -f "$files")
 # shellcheck disable=SC2206
 args+=(${BENCH_ARGS:-})
+
+# profile: bench.sh --profile, into $out/profile/<kernel>/ and
+# $out/profile-*.txt.
+profile() {
+	local k kb dir objs pout=$out/profile stock_cfg=${BENCH_PROFILE_STOCK:-profile}
+	if [ "${BENCH_BUILD:-1}" = 1 ]; then
+		"$top/scripts/overlay/kernel.sh" stock "$stock_cfg"
+		"$top/scripts/overlay/kernel.sh" ours profile
+	fi
+	make -s -C "$here/bench"
+	rm -rf "$pout" "$out"/profile-*.txt
+	for k in stock ours; do
+		kb=$build/$k-profile
+		[ $k = stock ] && kb=$build/stock-$stock_cfg
+		dir=$pout/$k
+		mkdir -p "$dir"
+		echo "${kb##*/}" >"$dir/kernel"
+		# What ftrace profiles: the functions of the KSM objects and
+		# the functions they call.
+		case $k in
+		stock) objs=("$kb/mm/ksm.o") ;;
+		ours) mapfile -t objs < <(find "$kb/mm/ksm" -maxdepth 1 -name '*.o' | sort) ;;
+		esac
+		nm "${objs[@]}" | awk '(NF == 3 && $2 ~ /^[tT]$/) { print $3 }
+			(NF == 2 && $1 == "U") { print $2 }' | sort -u >"$dir/ftrace-functions.txt"
+		echo "bench: profile, $k kernel" >&2
+		local t0=$SECONDS
+		if ! "$here/run-guest.sh" -q -o "$dir" -m 4G -a "slab_nomerge" -t 1500 \
+			"$kb/arch/x86/boot/bzImage" \
+			"$here/bench.sh" --guest-profile "${args[@]}"; then
+			echo "bench: FAILED profile boot: $k: $(head -n 1 "$dir/verdict")" >&2
+			return 1
+		fi
+		echo "bench:   $((SECONDS - t0)) s" >&2
+	done
+	python3 "$here/bench/profile.py" "$pout" "$build" "$out"
+}
+
+if [ "${1:-}" = --profile ]; then
+	profile
+	exit
+fi
 
 # report BUILD_SECONDS GUEST_SECONDS: the tables and the plot from $out/runs.
 report() {
@@ -168,7 +293,8 @@ fi
 make -s -C "$here/bench"
 built=$(date +%s)
 
-rm -rf "$out"
+# Keep a profile of bench.sh --profile: only this run's files go.
+rm -rf "$out/runs" "$out"/results.* "$out"/results-*.json "$out"/pages_sharing.*
 mkdir -p "$out/runs"
 failed=()
 for r in $(seq 1 "$rounds"); do
@@ -197,4 +323,8 @@ report "$((built - start))" "$((guest - built))"
 
 for f in "${failed[@]}"; do echo "bench: FAILED boot: $f" >&2; done
 echo "bench: total $(($(date +%s) - start)) s (builds $((built - start)) s, guests $((guest - built)) s)" >&2
+if [ "${BENCH_PROFILE:-0}" = 1 ]; then
+	profile || failed+=("profile")
+	echo "bench: with the profile, $(($(date +%s) - start)) s" >&2
+fi
 [ ${#failed[@]} -eq 0 ]

@@ -19,6 +19,11 @@
  *                  pages
  *   scale          merge-fast at several total sizes: time and CPU per full
  *                  scan once merged, and the kernel memory KSM uses
+ *   profile        the memory of merge-default at pages_to_scan=1000
+ *                  sleep_millisecs=0, merged from nothing several times,
+ *                  then standing still, twice; the hook (-x) is run as
+ *                  "HOOK start|stop merge|still|ftrace" around the phases
+ *                  (with KSMD_PID in its environment) to profile ksmd
  *
  * Results are appended to the output file as "key=value" lines; the
  * pages_sharing trace of each merge run goes to DIR/trace-LABEL.dat.
@@ -60,13 +65,17 @@ struct opts {
 	const char *dir;
 	int interval_ms;	/* trace sampling */
 	int min_secs;		/* shortest CPU measurement */
+	const char *hook;	/* profile: command run around the phases */
+	int prof_merges;	/* profile: merges from nothing */
+	int prof_secs;		/* profile: seconds per standing-still phase */
 };
 
 static struct opts o = {
 	.procs = 4, .mib = 64, .share = 50, .timeout = 300, .still_scans = 3,
 	.bw_secs = 2, .vol_mib = 32, .cow_mib = 100, .pool_mib = 32,
 	.scale = "256,1024,2048,4096,8192", .files = NULL, .outfile = NULL,
-	.dir = ".", .interval_ms = 20, .min_secs = 5,
+	.dir = ".", .interval_ms = 20, .min_secs = 5, .hook = NULL,
+	.prof_merges = 3, .prof_secs = 10,
 };
 
 static FILE *out;
@@ -916,14 +925,118 @@ static void w_scale(void)
 	free(list);
 }
 
+/* ---- profile ---- */
+
+/* Run the hook as "HOOK ACTION PHASE"; a failing hook ends the run. */
+static void hook(const char *action, const char *phase)
+{
+	char cmd[1024];
+	int rc;
+
+	if (!o.hook)
+		return;
+	snprintf(cmd, sizeof(cmd), "%s %s %s", o.hook, action, phase);
+	fflush(NULL);
+	rc = system(cmd);
+	errno = 0;
+	if (rc)
+		die("hook \"%s\" failed (status %d)", cmd, rc);
+}
+
+/* Copy a file of /proc into DIR/NAME. */
+static void save_proc(const char *src, const char *name)
+{
+	char path[512], buf[8192];
+	FILE *in, *f;
+	size_t n;
+
+	in = fopen(src, "r");
+	if (!in)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", o.dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		die("open %s", path);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, f);
+	fclose(in);
+	fclose(f);
+}
+
+/* ksmd standing still for o.prof_secs with the hook's PHASE around it. */
+static void prof_still(const char *phase)
+{
+	long sc0 = knob("full_scans"), sc;
+	double t0, c0, t, c;
+	char key[96];
+
+	hook("start", phase);
+	c0 = ksmd_cpu();
+	t0 = now();
+	while (now() - t0 < o.prof_secs)
+		sleep_ms(50);
+	c = ksmd_cpu() - c0;
+	t = now() - t0;
+	sc = knob("full_scans") - sc0;
+	hook("stop", phase);
+	snprintf(key, sizeof(key), "prof.%s.seconds", phase);
+	put(key, "%.3f", t);
+	snprintf(key, sizeof(key), "prof.%s.cpu_s", phase);
+	put(key, "%.3f", c);
+	snprintf(key, sizeof(key), "prof.%s.full_scans", phase);
+	put(key, "%ld", sc);
+}
+
+static void w_profile(void)
+{
+	char label[32], key[96];
+	struct merge_res r;
+	struct set st;
+	int i;
+
+	ksm_reset();
+	set_knob("pages_to_scan", 1000);
+	set_knob("sleep_millisecs", 0);
+	set_start(&st, o.procs, o.mib, o.share);
+	put("prof.tracked_pages", "%ld", (long)st.n * st.pages);
+	sleep_ms(1000);
+	save_proc("/proc/slabinfo", "slabinfo-before.txt");
+	snprintf(key, sizeof(key), "%d", ksmd_pid());
+	setenv("KSMD_PID", key, 1);
+
+	/* Merging from nothing, several times: ksmd's work up to the ideal. */
+	hook("start", "merge");
+	for (i = 0; i < o.prof_merges; i++) {
+		if (i) {
+			set_knob("run", 2);
+			set_knob("run", 0);
+		}
+		snprintf(label, sizeof(label), "prof_merge%d", i + 1);
+		merge_run(label, &st, &r);
+		snprintf(key, sizeof(key), "%s.t90_s", label);
+		put(key, "%.3f", r.t[1]);
+		snprintf(key, sizeof(key), "%s.t100_s", label);
+		put(key, "%.3f", r.t[2]);
+	}
+	hook("stop", "merge");
+
+	/* Standing still: once under perf, once under the function profiler. */
+	wait_scans(1, o.timeout);
+	save_proc("/proc/slabinfo", "slabinfo-merged.txt");
+	prof_still("still");
+	prof_still("ftrace");
+	set_stop(&st);
+	ksm_reset();
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: ksm_bench [-n procs] [-m MiB] [-s share%%] [-t timeout] [-k scans]\n"
 		"                 [-b bw-secs] [-v volatile-MiB] [-c cow-MiB] [-p pool-MiB]\n"
 		"                 [-S scale-MiB,...] [-f file,...] [-o out] [-d dir] [-i ms]\n"
-		"                 [-T min-secs]\n"
-		"                 merge-default|merge-fast|volatile|cow|scale...\n");
+		"                 [-T min-secs] [-x hook] [-P merges] [-K profile-secs]\n"
+		"                 merge-default|merge-fast|volatile|cow|scale|profile...\n");
 	exit(2);
 }
 
@@ -931,7 +1044,7 @@ int main(int argc, char **argv)
 {
 	int opt, i;
 
-	while ((opt = getopt(argc, argv, "n:m:s:t:k:b:v:c:p:S:f:o:d:i:T:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:m:s:t:k:b:v:c:p:S:f:o:d:i:T:x:P:K:")) != -1) {
 		switch (opt) {
 		case 'n': o.procs = atoi(optarg); break;
 		case 'm': o.mib = atol(optarg); break;
@@ -948,11 +1061,15 @@ int main(int argc, char **argv)
 		case 'd': o.dir = optarg; break;
 		case 'i': o.interval_ms = atoi(optarg); break;
 		case 'T': o.min_secs = atoi(optarg); break;
+		case 'x': o.hook = optarg; break;
+		case 'P': o.prof_merges = atoi(optarg); break;
+		case 'K': o.prof_secs = atoi(optarg); break;
 		default: usage();
 		}
 	}
 	if (optind >= argc || o.procs < 2 || o.procs > 64 || o.share < 0 ||
-	    o.share > 100 || o.mib <= 0 || o.timeout <= 0 || o.still_scans <= 0)
+	    o.share > 100 || o.mib <= 0 || o.timeout <= 0 || o.still_scans <= 0 ||
+	    o.prof_merges <= 0 || o.prof_secs <= 0)
 		usage();
 	out = o.outfile ? fopen(o.outfile, "a") : stdout;
 	if (!out)
@@ -978,6 +1095,8 @@ int main(int argc, char **argv)
 			w_cow();
 		else if (!strcmp(argv[i], "scale"))
 			w_scale();
+		else if (!strcmp(argv[i], "profile"))
+			w_profile();
 		else
 			usage();
 		fprintf(stderr, "ksm_bench: %s took %.1f s\n", argv[i], now() - t0);
