@@ -136,6 +136,31 @@ static void merge_pair(struct ksm_rmap_item *item, struct page *page,
 }
 
 /**
+ * ksm_item_up_to_date() - whether a look at a page would change nothing
+ * @page: the page at the item's address, referenced by the caller
+ * @item: its rmap item
+ *
+ * True for a KSM page that @item already records: on its stable node, in
+ * the item's domain and in the tree of the page's NUMA node. That is most
+ * of merged memory standing still, and scan.c settles such pages without
+ * calling ksm_cmp_and_merge(), which would return at once for them.
+ *
+ * Return: true if ksm_cmp_and_merge() would do nothing for @page.
+ */
+bool ksm_item_up_to_date(struct page *page, const struct ksm_rmap_item *item)
+{
+	struct folio *folio = page_folio(page);
+	struct ksm_stable_node *node;
+
+	if (!folio_test_ksm(folio) || !(item->addr & KSM_ITEM_STABLE))
+		return false;
+	node = ksm_folio_node(folio);
+	return node && item->snode == node &&
+	       ksm_node_domain(node) == ksm_mm_domain(item->mm) &&
+	       node->nid == ksm_tree_of_pfn(folio_pfn(folio));
+}
+
+/**
  * ksm_cmp_and_merge() - the decision for one scanned page
  * @page: the page at the item's address, referenced by the caller
  * @item: its rmap item
@@ -160,6 +185,8 @@ void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
 	u64 csum;
 
 	if (folio_test_ksm(folio)) {
+		if (ksm_item_up_to_date(page, item))
+			return;
 		node = ksm_folio_node(folio);
 		if (node && ksm_node_domain(node) != domain) {
 			/*

@@ -352,6 +352,7 @@ int ksm_unmerge_range(struct vm_area_struct *vma, unsigned long start,
 /* decide.c */
 void ksm_decide_init(void);
 void ksm_item_unlink(struct ksm_rmap_item *item);
+bool ksm_item_up_to_date(struct page *page, const struct ksm_rmap_item *item);
 void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
 		       bool second_look);
 

@@ -319,10 +319,18 @@ static bool smart_skip(struct ksm_mm_slot *slot, struct page *page,
 	return true;
 }
 
+/* Pages gathered by one walk of the page tables (see scan_mm()). */
+#define KSM_SCAN_BATCH	32U
+
 struct anon_page_hit {
 	struct folio *folio;
 	struct page *page;
 	unsigned long addr;
+};
+
+struct anon_page_hits {
+	struct anon_page_hit hit[KSM_SCAN_BATCH];
+	unsigned int nr, max;
 };
 
 /* The folio of @page if KSM could take it: anonymous, ordinary memory. */
@@ -336,23 +344,27 @@ static struct folio *anon_folio(struct page *page)
 }
 
 /*
- * Record the hit with a reference on its folio (none for a page under
- * migration: @folio NULL); returns 1 to end the walk.
+ * Record a hit with a reference on its folio (none for a page under
+ * migration: @folio NULL); returns 1 to end the walk when the batch is
+ * full or at a page that is not a KSM page (see scan_mm()).
  */
-static int take_hit(struct anon_page_hit *hit, struct folio *folio,
+static int take_hit(struct anon_page_hits *hits, struct folio *folio,
 		    struct page *page, unsigned long addr)
 {
+	struct anon_page_hit *hit = &hits->hit[hits->nr++];
+
 	if (folio)
 		folio_get(folio);
 	hit->folio = folio;
 	hit->page = page;
 	hit->addr = addr;
-	return 1;
+	return hits->nr == hits->max || (folio && !folio_test_ksm(folio));
 }
 
 /*
- * A pmd that maps a THP: the page at @addr within it is the hit. Returns
- * -EAGAIN when the pmd stopped being a leaf meanwhile (split under us).
+ * A pmd that maps a THP: its page at @addr is the hit (and the walk's
+ * last). Returns -EAGAIN when the pmd stopped being a leaf meanwhile
+ * (split under us).
  */
 static int hit_in_huge_pmd(pmd_t *pmdp, unsigned long addr,
 			   struct mm_walk *walk)
@@ -375,10 +387,10 @@ static int hit_in_huge_pmd(pmd_t *pmdp, unsigned long addr,
 }
 
 /*
- * The ptes under one pmd: the first present anonymous page is the hit. A
- * page under migration is a hit without a page: it is still there, and
- * its item (perhaps on a stable node, which migration's rmap walk uses)
- * must not be freed as if the page had gone.
+ * The ptes under one pmd: each present anonymous page is a hit. A page
+ * under migration is a hit without a page: it is still there, and its
+ * item (perhaps on a stable node, which migration's rmap walk uses) must
+ * not be freed as if the page had gone.
  */
 static int hit_in_ptes(pmd_t *pmdp, unsigned long addr, unsigned long end,
 		       struct mm_walk *walk)
@@ -411,7 +423,7 @@ static int hit_in_ptes(pmd_t *pmdp, unsigned long addr, unsigned long end,
 	return ret;
 }
 
-/* Page walk callback: stop at the first anonymous page of the range. */
+/* Page walk callback: gather the anonymous pages of the range. */
 static int anon_page_pmd_entry(pmd_t *pmdp, unsigned long addr,
 			       unsigned long end, struct mm_walk *walk)
 {
@@ -457,22 +469,89 @@ static void round_end(void)
 	ksm_count_add(KSM_FULL_SCANS, 1);
 }
 
+/* A page to look at, with its item, as scan_mm() hands it out. */
+struct ksm_scan_page {
+	struct ksm_rmap_item *item;
+	struct page *page;
+};
+
 /*
- * Look for the next anonymous page of @slot's mm from the cursor on.
- * Returns its item (and the referenced page in *@pagep), or NULL when the
- * mm is done (*@done set) or an item could not be allocated.
+ * Go through the hits of one walk, advancing the cursor: each gets its
+ * item (created if needed; items for addresses skipped on the way are
+ * freed). A KSM page that its item already records needs nothing more and
+ * is settled here, under the mmap_lock of the walk: that is most of the
+ * pages of merged memory standing still. The first page that needs more
+ * goes to *@out, and the hits after it are let go (the next walk finds
+ * them again), so that ksmd never holds a reference to a page it is not
+ * working on: merging its neighbour could need that page's refcount, and
+ * migration its folio. Returns the pages dealt with (settled or handed
+ * out), or -ENOMEM if an item could not be allocated.
  */
-static struct ksm_rmap_item *scan_mm(struct ksm_mm_slot *slot,
-				     struct page **pagep, bool *done)
+static int take_hits(struct ksm_mm_slot *slot, struct vm_area_struct *vma,
+		     struct anon_page_hits *hits, struct ksm_scan_page *out)
 {
 	struct mm_struct *mm = slot->slot.mm;
 	struct ksm_rmap_item *item;
-	struct anon_page_hit hit;
+	struct anon_page_hit *hit;
+	unsigned int i, seen = 0;
+	int err = 0;
+
+	for (i = 0; i < hits->nr && !out->page; i++) {
+		hit = &hits->hit[i];
+		item = item_at(mm, ksm_cursor.pos, hit->addr);
+		if (!item) {
+			err = -ENOMEM;
+			break;
+		}
+		ksm_cursor.pos = &item->next;
+		ksm_cursor.addr = hit->addr + PAGE_SIZE;
+		/*
+		 * Under migration: keep the item and look next round; only
+		 * an unstable link goes, since every linked item must be
+		 * visited and unlinked before the next reset.
+		 */
+		if (!hit->folio) {
+			ksm_unstable_remove_item(item);
+			continue;
+		}
+		if (smart_skip(slot, hit->page, item)) {
+			folio_put(hit->folio);
+			continue;
+		}
+		seen++;
+		if (ksm_item_up_to_date(hit->page, item)) {
+			folio_put(hit->folio);
+			continue;
+		}
+		flush_anon_page(vma, hit->page, hit->addr);
+		flush_dcache_page(hit->page);
+		out->item = item;
+		out->page = hit->page;
+	}
+	for (; i < hits->nr; i++)
+		if (hits->hit[i].folio)
+			folio_put(hits->hit[i].folio);
+	return err ? err : seen;
+}
+
+/*
+ * Go through @slot's mm from the cursor on, under one mmap_lock, with one
+ * page table walk per run of KSM pages, until @max pages were dealt with,
+ * one page needing work is in *@out (referenced), or the mm has no more
+ * (*@done set). Returns the pages dealt with (see take_hits()).
+ */
+static unsigned int scan_mm(struct ksm_mm_slot *slot, struct ksm_scan_page *out,
+			    unsigned int max, bool *done)
+{
+	struct mm_struct *mm = slot->slot.mm;
+	struct anon_page_hits hits;
 	struct vm_area_struct *vma;
 	struct vma_iterator vmi;
-	int found;
+	unsigned int seen = 0;
+	int found, got;
 
 	*done = false;
+	out->page = NULL;
 	vma_iter_init(&vmi, mm, ksm_cursor.addr);
 	for_each_vma(vmi, vma) {
 		if (!(vma->vm_flags & VM_MERGEABLE))
@@ -486,59 +565,43 @@ static struct ksm_rmap_item *scan_mm(struct ksm_mm_slot *slot,
 		while (ksm_cursor.addr < vma->vm_end) {
 			if (ksm_mm_exiting(mm))
 				goto finished;
+			hits.nr = 0;
+			hits.max = min(max - seen, KSM_SCAN_BATCH);
 			found = walk_page_range_vma(vma, ksm_cursor.addr,
 						    vma->vm_end,
-						    &anon_page_walk_ops, &hit);
-			if (found <= 0) {
+						    &anon_page_walk_ops, &hits);
+			got = take_hits(slot, vma, &hits, out);
+			if (got < 0)
+				return seen;
+			seen += got;
+			if (out->page || seen == max)
+				return seen;
+			/* The walk went to the end: nothing more here. */
+			if (found <= 0)
 				ksm_cursor.addr = vma->vm_end;
-				break;
-			}
-			ksm_cursor.addr = hit.addr;
-			item = item_at(mm, ksm_cursor.pos, hit.addr);
-			if (!item) {
-				if (hit.folio)
-					folio_put(hit.folio);
-				return NULL;
-			}
-			ksm_cursor.pos = &item->next;
-			ksm_cursor.addr += PAGE_SIZE;
-			/*
-			 * Under migration: keep the item and look next round;
-			 * only an unstable link goes, since every linked item
-			 * must be visited and unlinked before the next reset.
-			 */
-			if (!hit.folio) {
-				ksm_unstable_remove_item(item);
-				continue;
-			}
-			if (smart_skip(slot, hit.page, item)) {
-				folio_put(hit.folio);
-				continue;
-			}
-			flush_anon_page(vma, hit.page, hit.addr);
-			flush_dcache_page(hit.page);
-			*pagep = hit.page;
-			return item;
 		}
 	}
 finished:
 	*done = true;
-	return NULL;
+	return seen;
 }
 
 /*
- * The next page to look at, with its item; NULL at the end of a round or
- * when nothing is registered.
+ * The next pages, at most @max: returns how many were dealt with, *@out
+ * holding the one (if any) that needs ksm_cmp_and_merge(); 0 at the end
+ * of a round, when nothing is registered, or when memory for an item ran
+ * out.
  */
-static struct ksm_rmap_item *next_item(struct page **pagep)
+static unsigned int next_pages(struct ksm_scan_page *out, unsigned int max)
 {
 	struct ksm_mm_slot *slot = ksm_cursor.slot;
-	struct ksm_rmap_item *item;
 	struct mm_struct *mm;
+	unsigned int seen;
 	bool done, drop;
 
+	out->page = NULL;
 	if (no_mm_registered())
-		return NULL;
+		return 0;
 
 	if (slot == &ksm_mm_head) {
 		round_start();
@@ -548,7 +611,7 @@ static struct ksm_rmap_item *next_item(struct page **pagep)
 		spin_unlock(&ksm_mmlist_lock);
 		/* The last mm may have left since the test above. */
 		if (slot == &ksm_mm_head)
-			return NULL;
+			return 0;
 		ksm_cursor.addr = 0;
 		ksm_cursor.pos = &slot->items;
 	}
@@ -557,10 +620,11 @@ static struct ksm_rmap_item *next_item(struct page **pagep)
 		mm = slot->slot.mm;
 		mmap_read_lock(mm);
 		if (!ksm_mm_exiting(mm)) {
-			item = scan_mm(slot, pagep, &done);
-			if (!done) {
+			seen = scan_mm(slot, out, max, &done);
+			/* Pages dealt with: the mm's end is seen to next time. */
+			if (seen || !done) {
 				mmap_read_unlock(mm);
-				return item;
+				return seen;
 			}
 		}
 		if (ksm_mm_exiting(mm)) {
@@ -595,7 +659,7 @@ static struct ksm_rmap_item *next_item(struct page **pagep)
 	}
 
 	round_end();
-	return NULL;
+	return 0;
 }
 
 /*
@@ -605,10 +669,11 @@ static struct ksm_rmap_item *next_item(struct page **pagep)
  */
 static void scan_batch(unsigned int budget)
 {
+	struct ksm_scan_page next;
 	unsigned long now = jiffies;
 	struct ksm_rmap_item *item;
+	unsigned int seen, nr;
 	struct page *page;
-	unsigned int seen;
 
 	for (seen = 0; seen < budget && !freezing(current); seen++) {
 		item = ksm_recheck_next_due(now);
@@ -622,12 +687,14 @@ static void scan_batch(unsigned int budget)
 		}
 		cond_resched();
 	}
-	for (seen = 0; seen < budget && !freezing(current); seen++) {
-		item = next_item(&page);
-		if (!item)
+	for (seen = 0; seen < budget && !freezing(current); seen += nr) {
+		nr = next_pages(&next, budget - seen);
+		if (!nr)
 			break;
-		ksm_cmp_and_merge(page, item, false);
-		put_page(page);
+		if (next.page) {
+			ksm_cmp_and_merge(next.page, next.item, false);
+			put_page(next.page);
+		}
 		cond_resched();
 	}
 	ksm_count_add(KSM_PAGES_SCANNED, seen);
