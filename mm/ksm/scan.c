@@ -292,17 +292,39 @@ static unsigned int skip_rounds(unsigned int age)
  * less and less often. KSM pages are never skipped, nor aged: a stable
  * item keeps KSM_ITEM_LINEAR in the age bits.
  */
+static bool smart_scan_applies(struct ksm_mm_slot *slot,
+			       const struct ksm_rmap_item *item)
+{
+	return READ_ONCE(ksm_knobs.smart_scan) &&
+	       !(item->addr & KSM_ITEM_STABLE) &&
+	       ksm_count(KSM_FULL_SCANS) >= READ_ONCE(slot->fresh_until);
+}
+
+static unsigned int item_age(const struct ksm_rmap_item *item)
+{
+	return (item->addr & KSM_ITEM_AGE_MASK) >> KSM_ITEM_AGE_SHIFT;
+}
+
+/*
+ * Whether smart_skip() will skip @item's page (not a KSM page) on this
+ * look; changes nothing, so the page walk may ask it.
+ */
+static bool skip_pending(struct ksm_mm_slot *slot,
+			 const struct ksm_rmap_item *item)
+{
+	return smart_scan_applies(slot, item) && item_age(item) >= 3 &&
+	       (item->addr & KSM_ITEM_SKIP_MASK);
+}
+
 static bool smart_skip(struct ksm_mm_slot *slot, struct page *page,
 		       struct ksm_rmap_item *item)
 {
 	unsigned int age, skips;
 
-	if (!READ_ONCE(ksm_knobs.smart_scan) || PageKsm(page) ||
-	    (item->addr & KSM_ITEM_STABLE) ||
-	    ksm_count(KSM_FULL_SCANS) < READ_ONCE(slot->fresh_until))
+	if (PageKsm(page) || !smart_scan_applies(slot, item))
 		return false;
 
-	age = (item->addr & KSM_ITEM_AGE_MASK) >> KSM_ITEM_AGE_SHIFT;
+	age = item_age(item);
 	skips = (item->addr & KSM_ITEM_SKIP_MASK) >> KSM_ITEM_SKIP_SHIFT;
 	if (age < KSM_ITEM_AGE_MAX)
 		item->addr += 1UL << KSM_ITEM_AGE_SHIFT;
@@ -328,8 +350,14 @@ struct anon_page_hit {
 	unsigned long addr;
 };
 
+/*
+ * One walk's hits. @next runs along the mm's items with the walk, for
+ * skip_pending(): the first item not below the last address seen.
+ */
 struct anon_page_hits {
 	struct anon_page_hit hit[KSM_SCAN_BATCH];
+	struct ksm_mm_slot *slot;
+	struct ksm_rmap_item *next;
 	unsigned int nr, max;
 };
 
@@ -344,12 +372,29 @@ static struct folio *anon_folio(struct page *page)
 }
 
 /*
+ * Will the page at @addr, not a KSM page, need ksm_cmp_and_merge()? Not
+ * if smart scan is going to skip it. A page without an item yet does.
+ */
+static bool needs_work(struct anon_page_hits *hits, unsigned long addr)
+{
+	struct ksm_rmap_item *item = hits->next;
+
+	while (item && ksm_item_addr(item) < addr)
+		item = item->next;
+	hits->next = item;
+	return !item || ksm_item_addr(item) != addr ||
+	       !skip_pending(hits->slot, item);
+}
+
+/*
  * Record a hit with a reference on its folio (none for a page under
- * migration: @folio NULL); returns 1 to end the walk when the batch is
- * full or at a page that is not a KSM page (see scan_mm()).
+ * migration: @folio NULL); returns 1 to end the walk: when the batch is
+ * full, at a THP (@last: the walk would step over the rest of it), or at
+ * a page that will need ksm_cmp_and_merge() (see take_hits()). KSM pages
+ * and pages that smart scan skips go on in the batch.
  */
 static int take_hit(struct anon_page_hits *hits, struct folio *folio,
-		    struct page *page, unsigned long addr)
+		    struct page *page, unsigned long addr, bool last)
 {
 	struct anon_page_hit *hit = &hits->hit[hits->nr++];
 
@@ -358,7 +403,8 @@ static int take_hit(struct anon_page_hits *hits, struct folio *folio,
 	hit->folio = folio;
 	hit->page = page;
 	hit->addr = addr;
-	return hits->nr == hits->max || (folio && !folio_test_ksm(folio));
+	return hits->nr == hits->max || last ||
+	       (folio && !folio_test_ksm(folio) && needs_work(hits, addr));
 }
 
 /*
@@ -380,7 +426,7 @@ static int hit_in_huge_pmd(pmd_t *pmdp, unsigned long addr,
 		folio = anon_folio(page);
 		ret = folio ? take_hit(walk->private, folio,
 				       page + ((addr & ~PMD_MASK) >> PAGE_SHIFT),
-				       addr) : 0;
+				       addr, true) : 0;
 	}
 	spin_unlock(ptl);
 	return ret;
@@ -411,13 +457,14 @@ static int hit_in_ptes(pmd_t *pmdp, unsigned long addr, unsigned long end,
 		if (!pte_present(entry)) {
 			if (!pte_none(entry) &&
 			    is_migration_entry(pte_to_swp_entry(entry)))
-				ret = take_hit(walk->private, NULL, NULL, addr);
+				ret = take_hit(walk->private, NULL, NULL, addr,
+					       false);
 			continue;
 		}
 		page = vm_normal_page(walk->vma, addr, entry);
 		folio = anon_folio(page);
 		if (folio)
-			ret = take_hit(walk->private, folio, page, addr);
+			ret = take_hit(walk->private, folio, page, addr, false);
 	}
 	pte_unmap_unlock(first, ptl);
 	return ret;
@@ -536,7 +583,9 @@ static int take_hits(struct ksm_mm_slot *slot, struct vm_area_struct *vma,
 
 /*
  * Go through @slot's mm from the cursor on, under one mmap_lock, with one
- * page table walk per run of KSM pages, until @max pages were dealt with,
+ * page table walk per run of pages that need no ksm_cmp_and_merge() (KSM
+ * pages already recorded, pages smart scan skips), until @max pages were
+ * dealt with,
  * one page needing work is in *@out (referenced), or the mm has no more
  * (*@done set). Returns the pages dealt with (see take_hits()).
  */
@@ -567,6 +616,8 @@ static unsigned int scan_mm(struct ksm_mm_slot *slot, struct ksm_scan_page *out,
 				goto finished;
 			hits.nr = 0;
 			hits.max = min(max - seen, KSM_SCAN_BATCH);
+			hits.slot = slot;
+			hits.next = *ksm_cursor.pos;
 			found = walk_page_range_vma(vma, ksm_cursor.addr,
 						    vma->vm_end,
 						    &anon_page_walk_ops, &hits);
