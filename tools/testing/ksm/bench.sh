@@ -106,18 +106,29 @@ if [ "${1:-}" = --prof-hook ]; then
 		echo 0 >$tr/function_profile_enabled
 		echo nop >$tr/current_tracer
 		# The KSM functions and those they call (bench.sh --profile
-		# lists them from the objects), where ftrace can trace them.
+		# lists them from the objects), where ftrace can trace them;
+		# not the lock and RCU primitives, which interrupts run too:
+		# under TCG a CPU may still run a call site's int3 after
+		# ftrace has finished patching it, and oops.
 		grep -Fxf "$res/ftrace-functions.txt" $tr/available_filter_functions |
+			grep -vE '^(_raw_|queued_|__rcu_|rcu_|mutex_|__mutex_)' |
 			sort -u >"$res/ftrace-filter.txt"
 		cat "$res/ftrace-filter.txt" >$tr/set_ftrace_filter
 		echo "$KSMD_PID" >$tr/set_ftrace_pid
 		# Time in the function itself, not in what it calls or sleeps.
 		echo 0 >$tr/options/graph-time
 		echo 0 >$tr/options/sleep-time
+		# ksmd waits while the call sites are patched.
+		run=$(cat /sys/kernel/mm/ksm/run)
+		echo 0 >/sys/kernel/mm/ksm/run
 		echo 1 >$tr/function_profile_enabled
+		echo "$run" >/sys/kernel/mm/ksm/run
 		;;
 	stop:ftrace)
+		run=$(cat /sys/kernel/mm/ksm/run)
+		echo 0 >/sys/kernel/mm/ksm/run
 		echo 0 >$tr/function_profile_enabled
+		echo "$run" >/sys/kernel/mm/ksm/run
 		for f in $tr/trace_stat/function*; do
 			cp "$f" "$res/ftrace-$(basename "$f").txt"
 		done
