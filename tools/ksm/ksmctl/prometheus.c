@@ -23,7 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ksmctl.h"
+#include "common.h"
+#include "prometheus.h"
 
 #define PREFIX "node_ksmd_"
 

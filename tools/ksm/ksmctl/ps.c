@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
-#include "ksmctl.h"
+#include "common.h"
+#include "prometheus.h"
+#include "ps.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270

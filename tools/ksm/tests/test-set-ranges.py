@@ -40,7 +40,7 @@ def kernel_knobs(src):
     """name -> (type, min, max) from the KSM_KNOB() lines."""
     knobs = {}
     flat = re.sub(r"\s+", " ", src)
-    for m in re.finditer(r"KSM_KNOB\((\w+), (\w+), (KNOB_\w+), ([^,]+), ([^,]+),", flat):
+    for m in re.finditer(r"KSM_KNOB\((\w+), ([\w.]+), (KNOB_\w+), ([^,]+), ([^,]+),", flat):
         name, _, typ, lo, hi = m.groups()
         if name == "_name":
             continue	# the macro's own definition

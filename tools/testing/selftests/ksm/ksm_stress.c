@@ -2,7 +2,7 @@
 /*
  * ksm_stress: a seeded, replayable random stress of KSM.
  *
- * A few worker processes (ksm_stress_ops.c, ksm_stress_extra.c) own
+ * A few worker processes (ksm_stress_worker.c and the files it calls) own
  * mergeable anonymous ranges whose pages hold one of a small set of
  * patterns (so that many pages are identical across processes), an
  * all-zero page, or a pattern of their own. Each worker keeps a record of

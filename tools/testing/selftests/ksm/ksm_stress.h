@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ksm_stress: what the worker side (ksm_stress_ops.c), the environment
- * helpers (ksm_stress_env.c) and the main process (ksm_stress.c) share.
+ * ksm_stress: what the worker side (ksm_stress_worker.c, ksm_stress_ops.c,
+ * ksm_stress_extra.c), the environment helpers (ksm_stress_env.c) and the
+ * main process (ksm_stress.c) share.
  */
 #ifndef KSM_STRESS_H
 #define KSM_STRESS_H
@@ -82,7 +83,7 @@ void fill(char *buf, uint64_t id);
 void init_patterns(void);
 void __attribute__((noreturn)) worker(int id, int gen);
 
-/* Worker side (ksm_stress_ops.c, ksm_stress_extra.c). */
+/* Worker side (ksm_stress_worker.c, ksm_stress_ops.c, ksm_stress_extra.c). */
 #define MAX_SUB		16
 
 struct range {
@@ -105,21 +106,30 @@ void report(int ri, int i);
 int verify(int ri, int start, int n);
 void verify_all(void);
 void populate(struct range *r, int start, int n);
+void map_range(int ri);
 int advise(char *p, long len, int advice);
 void pick_sub(struct range *r, int max, int *start, int *n);
+extern int merge_any;		/* this worker did PR_SET_MEMORY_MERGE */
+
 void op_write(int ri, int unique);
+void op_fork(int ri);
+void op_remap(int ri);
+void op_mremap(int ri);
+void op_mprotect(int ri);
+void op_dontneed(int ri);
+void op_unmerge(int ri);
 void op_migrate(int ri, int check);
 void op_pageout(int ri, int check);
 void op_threads(int ri);
 void op_uffd_wp(int ri);
 void op_procmem(int ri);
 void op_thp(int ri);
+int died_badly(int status, int memcg);
 
 /* ksm_stress_env.c */
 long pcp_pages(void);
 int memcg_setup(long max_bytes, int swap);
 void memcg_report(long *oom_kill, long *max_hits);
-int died_badly(int status, int memcg);
 extern int in_memcg;		/* this process runs in the test memcg */
 void memcg_teardown(void);
 void drop_caches(void);

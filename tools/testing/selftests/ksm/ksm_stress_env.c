@@ -89,30 +89,6 @@ void memcg_report(long *oom_kill, long *max_hits)
 	    keyed_value(ev, "oom"), *oom_kill, peak, swap);
 }
 
-/**
- * died_badly() - did a worker or child that ended with @status fail?
- * @status: from waitpid()
- * @memcg: the process ran in the test memcg
- *
- * In the memcg that may swap, memory.max sits below what its workers
- * touch, so they thrash, and the memcg OOM killer may end one: stock
- * 6.12 does that too under this load. Such a SIGKILL is counted in
- * oom_killed (checked against memory.events at the end), not as a crash.
- *
- * Return: 1 if it crashed.
- */
-int died_badly(int status, int memcg)
-{
-	if (WIFEXITED(status) && !WEXITSTATUS(status))
-		return 0;
-	if (memcg && sh->memcg_swap && WIFSIGNALED(status) &&
-	    WTERMSIG(status) == SIGKILL) {
-		count(&sh->oom_killed, 1);
-		return 0;
-	}
-	return 1;
-}
-
 void memcg_teardown(void)
 {
 	int i;

@@ -5,7 +5,8 @@
  * must hold and checks it all the time while it does random operations
  * on them (see op_names[]). Any page that does not hold what the record
  * says is reported by worker, range and page, with the operations that
- * touched that range last.
+ * touched that range last. This file has the record, its checks and the
+ * operations of one thread; ksm_stress_worker.c the loop that draws them.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -16,7 +17,6 @@
 #define MF_MOVE_ALL		(1 << 2)	/* MPOL_MF_MOVE_ALL */
 #define HIST		32
 #define MAX_REPORTS	20
-#define EXIT_ONE_IN	1500		/* chance per operation to exit */
 #define UNIQUE		(1ULL << 63)
 #define CHILD		(1ULL << 62)
 
@@ -27,14 +27,6 @@ const char *const op_names[NR_OPS] = {
 	"exit+respawn",
 };
 
-/* Relative weights; OP_EXIT is drawn apart (EXIT_ONE_IN). */
-static const int op_weight[NR_OPS] = {
-	[OP_VERIFY] = 20, [OP_WRITE_DUP] = 24, [OP_WRITE_UNIQUE] = 8,
-	[OP_FORK] = 2, [OP_REMAP] = 3, [OP_MREMAP] = 3, [OP_MPROTECT] = 4,
-	[OP_DONTNEED] = 5, [OP_UNMERGE] = 3, [OP_MIGRATE] = 4,
-	[OP_PAGEOUT] = 3, [OP_THREADS] = 2, [OP_UFFD_WP] = 2,
-	[OP_PROCMEM] = 3, [OP_THP] = 1,
-};
 
 struct hist {
 	unsigned char op, ri;
@@ -58,7 +50,7 @@ struct range ranges[NR_RANGES];
 static struct hist hist[HIST];
 static unsigned int nhist;
 int wid, wgen, in_child, no_uffd, in_memcg;
-static int merge_any;
+int merge_any;
 __thread int in_thread;
 __thread uint64_t wrng;
 static uint64_t uniq;
@@ -281,7 +273,8 @@ int advise(char *p, long len, int advice)
 	return 0;
 }
 
-static void map_range(int ri)
+/* Map range @ri anew at a random size, mergeable and populated. */
+void map_range(int ri)
 {
 	struct range *r = &ranges[ri];
 	int n = MIN_PAGES + rnd(&wrng, MAX_PAGES - MIN_PAGES + 1);
@@ -326,7 +319,8 @@ void op_write(int ri, int unique)
 	verify(ri, start, n);
 }
 
-static void op_fork(int ri)
+/* Fork a child that checks and writes the range while we write ours. */
+void op_fork(int ri)
 {
 	struct range *r = &ranges[ri];
 	int status;
@@ -363,7 +357,8 @@ static void op_fork(int ri)
 	verify(ri, 0, r->npages);
 }
 
-static void op_remap(int ri)
+/* Map the range anew, or punch a hole in it and map that again. */
+void op_remap(int ri)
 {
 	struct range *r = &ranges[ri];
 	int start, n;
@@ -394,7 +389,8 @@ static void op_remap(int ri)
 	verify(ri, start, n);
 }
 
-static void op_mremap(int ri)
+/* Move the range elsewhere with mremap(), page by page if split. */
+void op_mremap(int ri)
 {
 	struct range *r = &ranges[ri];
 	long len = r->npages * psize;
@@ -430,7 +426,8 @@ static void op_mremap(int ri)
 	verify(ri, 0, r->npages);
 }
 
-static void op_mprotect(int ri)
+/* Make part of the range read-only or inaccessible for a while. */
+void op_mprotect(int ri)
 {
 	struct range *r = &ranges[ri];
 	int start, n, ro = rnd(&wrng, 2);
@@ -453,7 +450,8 @@ static void op_mprotect(int ri)
 	verify(ri, start, n);
 }
 
-static void op_dontneed(int ri)
+/* Drop part of the range with MADV_DONTNEED: it reads zeroes then. */
+void op_dontneed(int ri)
 {
 	struct range *r = &ranges[ri];
 	int start, n, i;
@@ -469,7 +467,8 @@ static void op_dontneed(int ri)
 	verify(ri, start, n);
 }
 
-static void op_unmerge(int ri)
+/* MADV_UNMERGEABLE on the range or part of it, then mergeable again. */
+void op_unmerge(int ri)
 {
 	struct range *r = &ranges[ri];
 	int start = 0, n = r->npages;
@@ -543,130 +542,26 @@ void op_pageout(int ri, int check)
 		verify(ri, start, n);
 }
 
-static int op_allowed(int op)
+/**
+ * died_badly() - did a worker or child that ended with @status fail?
+ * @status: from waitpid()
+ * @memcg: the process ran in the test memcg
+ *
+ * In the memcg that may swap, memory.max sits below what its workers
+ * touch, so they thrash, and the memcg OOM killer may end one: stock
+ * 6.12 does that too under this load. Such a SIGKILL is counted in
+ * oom_killed (checked against memory.events at the end), not as a crash.
+ *
+ * Return: 1 if it crashed.
+ */
+int died_badly(int status, int memcg)
 {
-	switch (op) {
-	case OP_MIGRATE:
-		return have_node1;
-	case OP_PAGEOUT:
-		return have_swap;
-	case OP_UFFD_WP:
-		return !no_uffd;
-	case OP_THP:
-		return have_thp;
-	default:
-		return 1;
+	if (WIFEXITED(status) && !WEXITSTATUS(status))
+		return 0;
+	if (memcg && sh->memcg_swap && WIFSIGNALED(status) &&
+	    WTERMSIG(status) == SIGKILL) {
+		count(&sh->oom_killed, 1);
+		return 0;
 	}
-}
-
-static int pick_op(void)
-{
-	int total = 0, op, x;
-
-	for (op = 0; op < NR_OPS; op++)
-		if (op_allowed(op))
-			total += op_weight[op];
-	x = rnd(&wrng, total);
-	for (op = 0; op < NR_OPS; op++) {
-		if (!op_allowed(op))
-			continue;
-		if (x < op_weight[op])
-			return op;
-		x -= op_weight[op];
-	}
-	return OP_VERIFY;
-}
-
-void __attribute__((noreturn)) worker(int id, int gen)
-{
-	unsigned long nops = 0;
-	int ri, op;
-
-	wid = id;
-	wgen = gen;
-	wrng = seed ^ (0x2545f4914f6cdd1dULL * (id + 1)) ^
-	       (0x9e3779b97f4a7c15ULL * (gen + 1));
-	rng_next(&wrng);
-	if (memcg_procs[0] && id % MEMCG_EVERY == MEMCG_EVERY - 1) {
-		/* Into the memcg whose memory.max is close to our size. */
-		if (write_file(memcg_procs, "0")) {
-			count(&sh->memcg_join_errs, 1);
-			unexpected("joining the memory cgroup", EIO);
-		} else {
-			count(&sh->memcg_workers, 1);
-			in_memcg = 1;
-		}
-	}
-	if (id == 0) {
-		if (prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0))
-			unexpected("prctl(PR_SET_MEMORY_MERGE)", errno);
-		else
-			merge_any = 1;
-	}
-	for (ri = 0; ri < NR_RANGES; ri++)
-		map_range(ri);
-
-	while (!sh->stop) {
-		op = pick_op();
-		ri = rnd(&wrng, NR_RANGES);
-		switch (op) {
-		case OP_VERIFY:
-			verify(ri, 0, ranges[ri].npages);
-			break;
-		case OP_WRITE_DUP:
-			op_write(ri, 0);
-			break;
-		case OP_WRITE_UNIQUE:
-			op_write(ri, 1);
-			break;
-		case OP_FORK:
-			op_fork(ri);
-			break;
-		case OP_REMAP:
-			op_remap(ri);
-			break;
-		case OP_MREMAP:
-			op_mremap(ri);
-			break;
-		case OP_MPROTECT:
-			op_mprotect(ri);
-			break;
-		case OP_DONTNEED:
-			op_dontneed(ri);
-			break;
-		case OP_UNMERGE:
-			op_unmerge(ri);
-			break;
-		case OP_MIGRATE:
-			op_migrate(ri, 1);
-			break;
-		case OP_PAGEOUT:
-			op_pageout(ri, 1);
-			break;
-		case OP_THREADS:
-			op_threads(ri);
-			break;
-		case OP_UFFD_WP:
-			op_uffd_wp(ri);
-			break;
-		case OP_PROCMEM:
-			op_procmem(ri);
-			break;
-		case OP_THP:
-			op_thp(ri);
-			break;
-		}
-		count(&sh->ops[op], 1);
-		if (!(++nops % 64))
-			verify_all();
-		if (!rnd(&wrng, EXIT_ONE_IN)) {
-			/* Leave with everything mapped, while ksmd scans. */
-			verify_all();
-			count(&sh->ops[OP_EXIT], 1);
-			_exit(0);
-		}
-		usleep(rnd(&wrng, 2000));
-	}
-	verify_all();
-	_exit(0);
+	return 1;
 }

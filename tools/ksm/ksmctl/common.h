@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ksmctl: what its source files share. ksmctl.c has the command line,
- * the column table and the parameter commands; ps.c the per-process view
- * and status; prometheus.c the text exposition format.
+ * ksmctl: what its source files share (common.c). ksmctl.c has the
+ * command line and the parameter commands; ps.c the per-process view and
+ * status; prometheus.c the text exposition format.
  */
-#ifndef KSMCTL_H
-#define KSMCTL_H
+#ifndef KSMCTL_COMMON_H
+#define KSMCTL_COMMON_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -104,6 +104,8 @@ void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void __attribute__((noreturn)) oom(void);
 int need_ksm(void);
 
+/* The commands that list the columns of @view, for --help. */
+const char *view_commands(unsigned int view);
 /*
  * Settle the columns of @view: -o, --output-all, or @defaults. Returns 0,
  * or prints one line and returns EXIT_USAGE for a bad -o.
@@ -128,29 +130,8 @@ enum unit { U_NONE, U_PAGES, U_BYTES, U_MSEC, U_SEC, U_PERCENT };
 enum unit param_unit(const char *name);
 /* The value of a numeric or boolean parameter as a double. */
 double param_number(const struct ksm_typed_param *p);
-
-/* ps.c */
-int cmd_ps(void);
-int cmd_status(void);
-
-/* prometheus.c */
-struct ksm_proc_info;
-/* Where samples go: stdout, or the temporary file of --textfile. */
-int prom_open(void);
-/* Finish the output: flush, sync and rename for --textfile. */
-int prom_close(int ret);
-/*
- * The parameters @ids; with @all, files this kernel lacks are left out,
- * else they fail. Returns 0 or an exit code (after one line on stderr).
- */
-int prom_params(const int *ids, int n, bool all);
-/* A failed read of parameter @idx, reported; returns the exit code. */
+/* A failed access to parameter @idx, reported; returns the exit code. */
 int fail_param(const char *what, int idx, const char *value, int err);
-void prom_summary(unsigned long long sharing, size_t nprocs);
-void prom_procs(const struct ksm_proc_info *pi, size_t n);
-struct domain_sum;
-/* The per-domain series (status with merge_across_cgroups=0). */
-void prom_domains(const struct domain_sum *d, size_t n);
 
 /* A process as ps shows it: ksm_stat plus what identifies it. */
 struct ksm_proc_info {
@@ -179,15 +160,4 @@ struct domain_sum {
 	long long profit;
 };
 
-/*
- * The processes to show: those with KSM enabled (or every one named by
- * --pid), most merged first. Returns 0, or an exit code after one line on
- * stderr.
- */
-int read_procs(struct ksm_proc_info **out, size_t *n);
-/* The name to show for @pi: the VM's, else the command line, else [comm]. */
-const char *proc_command(const struct ksm_proc_info *pi);
-/* "process", "madvise", or NULL when neither is reported. */
-const char *proc_mode(const struct ksm_proc_stat *st);
-
-#endif /* KSMCTL_H */
+#endif /* KSMCTL_COMMON_H */
