@@ -139,6 +139,7 @@ static void merge_pair(struct ksm_rmap_item *item, struct page *page,
  * ksm_item_up_to_date() - whether a look at a page would change nothing
  * @page: the page at the item's address, referenced by the caller
  * @item: its rmap item
+ * @domain: the merge domain of the item's mm (ksm_mm_domain())
  *
  * True for a KSM page that @item already records: on its stable node, in
  * the item's domain and in the tree of the page's NUMA node. That is most
@@ -147,7 +148,8 @@ static void merge_pair(struct ksm_rmap_item *item, struct page *page,
  *
  * Return: true if ksm_cmp_and_merge() would do nothing for @page.
  */
-bool ksm_item_up_to_date(struct page *page, const struct ksm_rmap_item *item)
+bool ksm_item_up_to_date(struct page *page, const struct ksm_rmap_item *item,
+			 u64 domain)
 {
 	struct folio *folio = page_folio(page);
 	struct ksm_stable_node *node;
@@ -156,7 +158,7 @@ bool ksm_item_up_to_date(struct page *page, const struct ksm_rmap_item *item)
 		return false;
 	node = ksm_folio_node(folio);
 	return node && item->snode == node &&
-	       ksm_node_domain(node) == ksm_mm_domain(item->mm) &&
+	       ksm_node_domain(node) == domain &&
 	       node->nid == ksm_tree_of_pfn(folio_pfn(folio));
 }
 
@@ -185,7 +187,7 @@ void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
 	u64 csum;
 
 	if (folio_test_ksm(folio)) {
-		if (ksm_item_up_to_date(page, item))
+		if (ksm_item_up_to_date(page, item, domain))
 			return;
 		node = ksm_folio_node(folio);
 		if (node && ksm_node_domain(node) != domain) {

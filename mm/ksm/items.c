@@ -74,6 +74,26 @@ void ksm_item_free(struct ksm_rmap_item *item)
 }
 
 /**
+ * ksm_node_roots() - one red-black tree root per NUMA node
+ * @first: the root of the single tree so far, kept as node 0's
+ *
+ * For merge_across_nodes = 0, which gives the stable and the unstable
+ * trees one tree per node. The other roots start empty (RB_ROOT is all
+ * zeroes).
+ *
+ * Return: the kcalloc()ed array, kept for good by the caller, or NULL.
+ */
+struct rb_root *ksm_node_roots(struct rb_root first)
+{
+	struct rb_root *roots = kcalloc(nr_node_ids, sizeof(*roots),
+					GFP_KERNEL);
+
+	if (roots)
+		roots[0] = first;
+	return roots;
+}
+
+/**
  * ksm_find_vma() - the mergeable vma covering @addr, if any
  * @mm: the mm, mmap_lock held
  * @addr: the address

@@ -277,6 +277,7 @@ struct ksm_rmap_item *ksm_item_alloc(struct mm_struct *mm, unsigned long addr);
 void ksm_item_free(struct ksm_rmap_item *item);
 struct vm_area_struct *ksm_find_vma(struct mm_struct *mm, unsigned long addr);
 struct page *ksm_item_page(struct ksm_rmap_item *item);
+struct rb_root *ksm_node_roots(struct rb_root first);
 
 /* domain.c; without CONFIG_KSM_MERGE_DOMAINS every mm is in domain 0. */
 #ifdef CONFIG_KSM_MERGE_DOMAINS
@@ -352,7 +353,8 @@ int ksm_unmerge_range(struct vm_area_struct *vma, unsigned long start,
 /* decide.c */
 void ksm_decide_init(void);
 void ksm_item_unlink(struct ksm_rmap_item *item);
-bool ksm_item_up_to_date(struct page *page, const struct ksm_rmap_item *item);
+bool ksm_item_up_to_date(struct page *page, const struct ksm_rmap_item *item,
+			 u64 domain);
 void ksm_cmp_and_merge(struct page *page, struct ksm_rmap_item *item,
 		       bool second_look);
 

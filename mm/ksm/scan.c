@@ -353,11 +353,13 @@ struct anon_page_hit {
 /*
  * One walk's hits. @next runs along the mm's items with the walk, for
  * skip_pending(): the first item not below the last address seen.
+ * @domain is the mm's merge domain, read once per scan_mm().
  */
 struct anon_page_hits {
 	struct anon_page_hit hit[KSM_SCAN_BATCH];
 	struct ksm_mm_slot *slot;
 	struct ksm_rmap_item *next;
+	u64 domain;
 	unsigned int nr, max;
 };
 
@@ -566,7 +568,7 @@ static int take_hits(struct ksm_mm_slot *slot, struct vm_area_struct *vma,
 			continue;
 		}
 		seen++;
-		if (ksm_item_up_to_date(hit->page, item)) {
+		if (ksm_item_up_to_date(hit->page, item, hits->domain)) {
 			folio_put(hit->folio);
 			continue;
 		}
@@ -601,6 +603,8 @@ static unsigned int scan_mm(struct ksm_mm_slot *slot, struct ksm_scan_page *out,
 
 	*done = false;
 	out->page = NULL;
+	hits.slot = slot;
+	hits.domain = ksm_mm_domain(mm);
 	vma_iter_init(&vmi, mm, ksm_cursor.addr);
 	for_each_vma(vmi, vma) {
 		if (!(vma->vm_flags & VM_MERGEABLE))
@@ -616,7 +620,6 @@ static unsigned int scan_mm(struct ksm_mm_slot *slot, struct ksm_scan_page *out,
 				goto finished;
 			hits.nr = 0;
 			hits.max = min(max - seen, KSM_SCAN_BATCH);
-			hits.slot = slot;
 			hits.next = *ksm_cursor.pos;
 			found = walk_page_range_vma(vma, ksm_cursor.addr,
 						    vma->vm_end,

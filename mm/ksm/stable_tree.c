@@ -53,16 +53,12 @@ int __init ksm_stable_init(void)
 int ksm_stable_trees_per_node(void)
 {
 	struct rb_root *roots;
-	int nid;
 
 	if (nr_roots == nr_node_ids)
 		return 0;
-	roots = kcalloc(nr_node_ids, sizeof(*roots), GFP_KERNEL);
+	roots = ksm_node_roots(single_root);
 	if (!roots)
 		return -ENOMEM;
-	for (nid = 0; nid < nr_node_ids; nid++)
-		roots[nid] = RB_ROOT;
-	roots[0] = single_root;
 	stable_roots = roots;
 	nr_roots = nr_node_ids;
 	return 0;

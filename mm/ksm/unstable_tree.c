@@ -15,7 +15,6 @@
 #include <linux/nodemask.h>
 #include <linux/rbtree.h>
 #include <linux/sched.h>
-#include <linux/slab.h>
 
 #include "ksm_internal.h"
 
@@ -141,16 +140,12 @@ int ksm_unstable_trees_per_node(void)
 {
 	struct ksm_unstable *t = &ksmd_trees;
 	struct rb_root *roots;
-	int nid;
 
 	if (t->nr_roots == nr_node_ids)
 		return 0;
-	roots = kcalloc(nr_node_ids, sizeof(*roots), GFP_KERNEL);
+	roots = ksm_node_roots(t->single);
 	if (!roots)
 		return -ENOMEM;
-	for (nid = 0; nid < nr_node_ids; nid++)
-		roots[nid] = RB_ROOT;
-	roots[0] = t->single;
 	t->roots = roots;
 	t->nr_roots = nr_node_ids;
 	return 0;
